@@ -1,0 +1,155 @@
+#include "base/io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <sodium.h>
+
+#include "base/error.hpp"
+
+namespace gitsops::io {
+
+namespace {
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+    int release() {
+        int f = fd_;
+        fd_ = -1;
+        return f;
+    }
+
+private:
+    int fd_;
+};
+
+template <class Buffer>
+Buffer read_fd(int fd, const std::string& what) {
+    Buffer out;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        out.reserve(static_cast<std::size_t>(st.st_size));
+    std::uint8_t chunk[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(what, "cannot read: " + errno_text(errno), exit_code::could_not_read_input);
+        }
+        if (n == 0) break;
+        out.insert(out.end(), chunk, chunk + n);
+    }
+    sodium_memzero(chunk, sizeof chunk);
+    return out;
+}
+
+template <class Buffer>
+Buffer read_path(const std::filesystem::path& path) {
+    if (path == "-") return read_fd<Buffer>(0, "standard input");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        throw Error(path.string(), errno_text(e), e == ENOENT ? exit_code::no_file : exit_code::could_not_read_input);
+    }
+    Fd guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error(path.string(), "is a directory", exit_code::could_not_read_input);
+    return read_fd<Buffer>(fd, path.string());
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path) { return read_path<std::string>(path); }
+SecureBytes read_file_secure(const std::filesystem::path& path) { return read_path<SecureBytes>(path); }
+std::string read_stream(int fd) { return read_fd<std::string>(fd, "input"); }
+SecureBytes read_stream_secure(int fd) { return read_fd<SecureBytes>(fd, "input"); }
+
+void write_all(int fd, std::span<const std::uint8_t> bytes) {
+    std::size_t off = 0;
+    while (off < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error("output", "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+}
+
+void atomic_write(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                  std::optional<unsigned> mode) {
+    namespace fs = std::filesystem;
+    init_sodium();
+    const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    unsigned final_mode = 0;
+    if (mode) {
+        final_mode = *mode;
+    } else {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) {
+            final_mode = st.st_mode & 07777;
+        } else {
+            mode_t um = ::umask(0);
+            ::umask(um);
+            final_mode = 0666 & ~um;
+        }
+    }
+
+    std::string tmp_name;
+    int fd = -1;
+    for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+        char suffix[17];
+        std::snprintf(suffix, sizeof suffix, "%08x%08x", randombytes_random(), randombytes_random());
+        std::string leaf = ".";
+        leaf.append(path.filename().string()).append(".git-sops-").append(suffix).append(".tmp");
+        tmp_name = (dir / leaf).string();
+        // 0600 while the contents are written; the final mode is applied just before rename.
+        fd = ::open(tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            throw Error(path.string(), "cannot create temporary file: " + errno_text(errno),
+                        exit_code::could_not_write_output);
+    }
+    if (fd < 0) throw Error(path.string(), "cannot create temporary file", exit_code::could_not_write_output);
+
+    Fd guard(fd);
+    try {
+        write_all(fd, bytes);
+        if (::fchmod(fd, static_cast<mode_t>(final_mode)) != 0 || ::fsync(fd) != 0)
+            throw Error(path.string(), "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
+        if (::close(guard.release()) != 0)
+            throw Error(path.string(), "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
+        if (::rename(tmp_name.c_str(), path.c_str()) != 0)
+            throw Error(path.string(), "cannot replace: " + errno_text(errno), exit_code::could_not_write_output);
+    } catch (const Error& e) {
+        ::unlink(tmp_name.c_str());
+        throw Error(e.what(), exit_code::could_not_write_output);
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+std::optional<std::string> getenv(const char* name) {
+    const char* v = std::getenv(name);
+    if (!v) return std::nullopt;
+    return std::string(v);
+}
+
+}  // namespace gitsops::io

@@ -1,0 +1,45 @@
+#include "cli/cli.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "base/error.hpp"
+#include "base/secure.hpp"
+#include "cli/commands.hpp"
+
+#ifndef GITSOPS_VERSION
+#define GITSOPS_VERSION "0.0.0"
+#endif
+
+namespace gitsops::cli {
+
+int run(int argc, char** argv) {
+    init_sodium();
+    CLI::App app{"git-sops: SOPS-encrypted secrets in git, with age keys.\n"
+                 "Run as `git sops <command>`.",
+                 "git-sops"};
+    app.set_version_flag("--version", std::string("git-sops ") + GITSOPS_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough(false);
+
+
+
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const Error& e) {
+        std::fflush(stdout);
+        std::cerr << "git-sops: " << e.what() << '\n';
+        return e.code();
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::cerr << "git-sops: " << e.what() << '\n';
+        return exit_code::generic;
+    }
+    return 0;
+}
+
+}  // namespace gitsops::cli
