@@ -13,6 +13,13 @@ struct SodiumReady {
     SodiumReady() { init_sodium(); }
 };
 void ready() { static SodiumReady once; }
+
+// libsodium declares most inputs nonnull even when their length is zero; an empty span may carry
+// a null data pointer, so hand it a valid address instead.
+const std::uint8_t* in(Bytes b) {
+    static const std::uint8_t empty = 0;
+    return b.empty() ? &empty : b.data();
+}
 }  // namespace
 
 void random_bytes(std::span<std::uint8_t> out) {
@@ -23,14 +30,14 @@ void random_bytes(std::span<std::uint8_t> out) {
 Sha256 sha256(Bytes data) {
     ready();
     Sha256 h{};
-    crypto_hash_sha256(h.data(), data.data(), data.size());
+    crypto_hash_sha256(h.data(), in(data), data.size());
     return h;
 }
 
 Sha512 sha512(Bytes data) {
     ready();
     Sha512 h{};
-    crypto_hash_sha512(h.data(), data.data(), data.size());
+    crypto_hash_sha512(h.data(), in(data), data.size());
     return h;
 }
 
@@ -42,7 +49,7 @@ Sha512Stream::Sha512Stream() : s_(std::make_unique<State>()) {
     crypto_hash_sha512_init(&s_->st);
 }
 Sha512Stream::~Sha512Stream() = default;
-void Sha512Stream::update(Bytes data) { crypto_hash_sha512_update(&s_->st, data.data(), data.size()); }
+void Sha512Stream::update(Bytes data) { crypto_hash_sha512_update(&s_->st, in(data), data.size()); }
 Sha512 Sha512Stream::final() {
     Sha512 h{};
     crypto_hash_sha512_final(&s_->st, h.data());
@@ -55,10 +62,10 @@ struct HmacSha256::State {
 // The incremental API accepts keys of any length (the one-shot call insists on 32 bytes).
 HmacSha256::HmacSha256(Bytes key) : s_(std::make_unique<State>()) {
     ready();
-    crypto_auth_hmacsha256_init(&s_->st, key.data(), key.size());
+    crypto_auth_hmacsha256_init(&s_->st, in(key), key.size());
 }
 HmacSha256::~HmacSha256() { sodium_memzero(&s_->st, sizeof s_->st); }
-void HmacSha256::update(Bytes data) { crypto_auth_hmacsha256_update(&s_->st, data.data(), data.size()); }
+void HmacSha256::update(Bytes data) { crypto_auth_hmacsha256_update(&s_->st, in(data), data.size()); }
 Sha256 HmacSha256::final() {
     Sha256 out{};
     crypto_auth_hmacsha256_final(&s_->st, out.data());
@@ -97,7 +104,7 @@ void chacha20poly1305_seal(Bytes key, Bytes nonce, Bytes plaintext, std::span<st
     if (key.size() != 32 || nonce.size() != 12 || out.size() != plaintext.size() + kChaChaTag)
         throw std::invalid_argument("chacha20poly1305_seal: bad sizes");
     unsigned long long clen = 0;
-    crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), &clen, plaintext.data(), plaintext.size(), nullptr, 0,
+    crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), &clen, in(plaintext), plaintext.size(), nullptr, 0,
                                               nullptr, nonce.data(), key.data());
 }
 
@@ -150,7 +157,7 @@ FixedSecret<32> ed25519_seed_to_x25519(Bytes seed32) {
 void scrypt(Bytes passphrase, Bytes salt, std::uint64_t n, std::uint32_t r, std::uint32_t p,
             std::span<std::uint8_t> out) {
     ready();
-    if (crypto_pwhash_scryptsalsa208sha256_ll(passphrase.data(), passphrase.size(), salt.data(), salt.size(), n, r,
+    if (crypto_pwhash_scryptsalsa208sha256_ll(in(passphrase), passphrase.size(), in(salt), salt.size(), n, r,
                                               p, out.data(), out.size()) != 0)
         throw std::runtime_error("scrypt failed (parameters out of range or out of memory)");
 }
@@ -159,7 +166,7 @@ std::string base64_encode(Bytes data, bool padded) {
     ready();
     const int variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
     std::string out(sodium_base64_ENCODED_LEN(data.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), data.data(), data.size(), variant);
+    sodium_bin2base64(out.data(), out.size(), in(data), data.size(), variant);
     out.resize(out.size() - 1);  // drop the NUL
     return out;
 }
@@ -191,7 +198,7 @@ std::optional<SecureBytes> base64_decode_lenient(std::string_view text) {
 
 bool equal_ct(Bytes a, Bytes b) {
     if (a.size() != b.size()) return false;
-    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+    return sodium_memcmp(in(a), in(b), a.size()) == 0;
 }
 
 void wipe(std::span<std::uint8_t> b) noexcept { sodium_memzero(b.data(), b.size()); }
