@@ -1,0 +1,301 @@
+// The SOPS engine: the one public header of the sops module.
+//
+// It reads every file sops 3.7–3.13 wrote and writes files byte-identical to sops 3.13.2:
+// values (ENC[AES256_GCM,...]), selectors, the MAC, the metadata block, the data key wrapped for
+// age recipients (Shamir over key groups), and `.sops.yaml` creation rules.
+//
+// Typical flows:
+//   decrypt:  load_encrypted -> get_data_key -> decrypt_documents -> emit_plain
+//   encrypt:  load_plain_for_encryption -> new_metadata -> encrypt_documents -> emit_encrypted
+//   re-encrypt a new plaintext as the next version of a file (git filter):
+//             open_encrypted(previous) -> reencrypt(previous, plaintext)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "age/age.hpp"
+#include "base/error.hpp"
+#include "base/secure.hpp"
+#include "sops/store.hpp"
+#include "sops/tree.hpp"
+
+namespace gitsops::sops {
+
+// The version we write into `sops.version`.
+inline constexpr std::string_view kSopsVersion = "3.13.2";
+
+using DataKey = FixedSecret<32>;
+
+// ---- selectors (which leaves get encrypted) -----------------------------------------------------
+
+enum class SelectorKind : std::uint8_t {
+    none,  // nothing recorded: binary files (sops >= 3.11); reading applies the default
+    unencrypted_suffix,
+    encrypted_suffix,
+    unencrypted_regex,
+    encrypted_regex,
+    unencrypted_comment_regex,
+    encrypted_comment_regex,
+};
+
+struct Selector {
+    SelectorKind kind = SelectorKind::none;
+    std::string pattern;  // suffix or Go RE2 regex
+    bool operator==(const Selector&) const = default;
+};
+
+// The metadata key of a selector ("unencrypted_suffix", ...); "" for none.
+std::string_view selector_name(SelectorKind kind);
+// `unencrypted_suffix: _unencrypted`, what sops applies when nothing else is chosen.
+Selector default_selector();
+// Builds a selector from the six optional settings (CLI flags or a creation rule). More than one
+// non-empty -> Error(conflicting_options). None -> kind none.
+struct SelectorSettings {
+    std::string unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex, unencrypted_comment_regex,
+        encrypted_comment_regex;
+};
+Selector selector_from(const SelectorSettings& settings, int conflict_code);
+
+// ---- metadata ------------------------------------------------------------------------------------
+
+struct AgeEntry {
+    std::string recipient;  // as written (trimmed recipient string)
+    std::string enc;        // armored age file of the data key (or of a Shamir share)
+    bool operator==(const AgeEntry&) const = default;
+};
+
+// One key group. Key types other than age (pgp, kms, gcp_kms, azure_kv, hc_vault, hckms) are
+// kept verbatim so a file keeps them when its data key stays the same; git-sops cannot use them.
+struct KeyGroup {
+    std::vector<AgeEntry> age;
+    std::vector<std::pair<std::string, Node>> others;  // key type name -> sequence of entries
+    std::size_t key_count() const;
+};
+
+struct Metadata {
+    std::vector<KeyGroup> key_groups;
+    int shamir_threshold = 0;
+    std::string lastmodified;  // RFC 3339 as written in the file
+    std::string mac;           // ENC[...] of the uppercase hex MAC, type str
+    Selector selector;         // as recorded; kind none for binary files
+    bool mac_only_encrypted = false;
+    std::string version;
+
+    // The selector the walk uses: the recorded one, else sops' default suffix.
+    Selector effective_selector() const;
+    // Every age recipient, in group order (for "the file needs one of these" messages).
+    std::vector<std::string> age_recipients() const;
+};
+
+// Parses the `sops` mapping of any sops 3.x file (orders, `[]`/`null`/absent lists,
+// key_groups, string-typed values from dotenv/INI); validates it as sops does (§7.4).
+Metadata parse_metadata(const Node& sops_mapping);
+// The mapping sops 3.13.2 writes: keys sorted byte-wise at every level.
+Node metadata_node(const Metadata& metadata);
+
+// `lastmodified` as sops re-formats it for the MAC's AAD (RFC 3339, seconds, Z for UTC).
+// Throws Error(could_not_read_input) when the text is not RFC 3339.
+std::string normalize_lastmodified(std::string_view text);
+// The current time as sops writes it: UTC, seconds, `Z`.
+std::string now_lastmodified();
+
+// ---- IV reuse ------------------------------------------------------------------------------------
+
+// Remembers the IV of every decrypted value, keyed by (type, plaintext, AAD) as sops' cipher
+// does, so re-encrypting an unchanged value gives the same ciphertext. Unlike sops, equal values
+// at the same AAD (list elements) keep their own IVs, in document order; once those are used up
+// a fresh random IV is drawn, so no IV is ever shared by two different plaintexts.
+class IvStash {
+public:
+    void remember(std::string_view type, std::string_view aad, std::span<const std::uint8_t> plaintext,
+                  std::span<const std::uint8_t> iv);
+    // The next unused remembered IV for this value, if any.
+    std::optional<std::vector<std::uint8_t>> take(std::string_view type, std::string_view aad,
+                                                  std::span<const std::uint8_t> plaintext);
+    // Makes every remembered IV available again.
+    void rewind();
+    std::size_t size() const { return entries_.size(); }
+
+private:
+    struct Entry {
+        std::vector<std::vector<std::uint8_t>> ivs;
+        std::size_t next = 0;
+    };
+    struct Hash {
+        std::size_t operator()(const SString& s) const noexcept;
+    };
+    static SString make_key(std::string_view type, std::string_view aad, std::span<const std::uint8_t> plaintext);
+    std::unordered_map<SString, Entry, Hash, std::equal_to<>, WipingAllocator<std::pair<const SString, Entry>>>
+        entries_;
+};
+
+// ---- data key ------------------------------------------------------------------------------------
+
+// Where age identities come from (the keys module implements sops' discovery). Sources are read
+// lazily; load errors are kept for the report instead of thrown.
+class IdentitySource {
+public:
+    virtual ~IdentitySource() = default;
+    // The identities to try on the age entry written for `recipient` (key commands see it as
+    // SOPS_AGE_RECIPIENT, so the answer may differ per recipient).
+    virtual const age::Identities& identities(std::string_view recipient) = 0;
+    // Why nothing matched: sources that failed to load and locations that held no key.
+    virtual std::string report() const { return {}; }
+};
+
+// A fixed set of identities (tests, callers that already hold keys).
+class FixedIdentities : public IdentitySource {
+public:
+    explicit FixedIdentities(age::Identities ids) : ids_(std::move(ids)) {}
+    const age::Identities& identities(std::string_view) override { return ids_; }
+
+private:
+    age::Identities ids_;
+};
+
+DataKey generate_data_key();
+// Unwraps the data key: one age entry per group suffices; with several groups, Shamir shares
+// are combined. Error(could_not_retrieve_key = 128) listing the recipients when none opens.
+DataKey get_data_key(const Metadata& metadata, IdentitySource& identities);
+// Wraps `key` for each recipient (age1…, ssh-ed25519 …, ssh-rsa …): with one group every
+// recipient gets the whole key; with several, group i gets Shamir share i and `threshold`
+// defaults to the number of groups. Bad recipient -> Error(generic).
+std::vector<KeyGroup> wrap_data_key(const DataKey& key, const std::vector<std::vector<std::string>>& recipient_groups,
+                                    int& threshold);
+// Splits a comma-separated recipient list as sops does (items trimmed; empty input -> none).
+std::vector<std::string> split_recipients(std::string_view list);
+
+// ---- documents -----------------------------------------------------------------------------------
+
+struct EncryptedFile {
+    Documents documents;  // values still ENC[...]
+    Metadata metadata;
+};
+
+// Store + metadata parsing. A file without metadata throws the store's
+// Error("sops metadata not found").
+EncryptedFile load_encrypted(std::string_view bytes, Format format, const StoreConfig& config = {});
+// `filestatus`: true when the file carries metadata whose `version` and `mac` are non-empty;
+// false when there is no metadata; other load errors propagate.
+bool is_encrypted(std::string_view bytes, Format format, const StoreConfig& config = {});
+// Parses a plaintext for encryption: Error(empty_file = 92) with no document,
+// Error(file_already_encrypted = 203) when the first document has a top-level `sops` key
+// (dotenv: any `sops_` key).
+Documents load_plain_for_encryption(std::string_view bytes, Format format, const StoreConfig& config = {});
+std::string emit_encrypted(const Documents& documents, const Metadata& metadata, Format format,
+                           const StoreConfig& config = {});
+// Plaintext output (decrypt). The caller wipes the returned text.
+std::string emit_plain(const Documents& documents, Format format, const StoreConfig& config = {});
+// One value for --extract: strings raw, containers and other scalars in the store's syntax.
+std::string emit_value(const Node& value, Format format, const StoreConfig& config = {});
+
+struct DecryptOptions {
+    bool ignore_mac = false;
+    IvStash* stash = nullptr;  // records the IV of every decrypted value (and of the MAC)
+    // sops 3.13.2 turns decrypted inline comments into own-line ones; the git filter keeps them
+    // inline so that smudge -> clean round-trips.
+    bool keep_inline_comments = false;
+};
+
+// Decrypts every value in place and checks the MAC. Errors name the key path, never a value:
+// Error(error_decrypting_tree = 25) for a value that does not decrypt, Error(mac_mismatch = 51)
+// when the MAC differs or cannot be decrypted (unless ignore_mac).
+void decrypt_documents(Documents& documents, const Metadata& metadata, const DataKey& key,
+                       const DecryptOptions& options = {});
+
+struct EncryptOptions {
+    IvStash* stash = nullptr;  // IVs to reuse for unchanged values
+    std::string lastmodified;  // empty: now
+};
+
+// Encrypts the leaves the metadata's selector picks, sets `lastmodified` and `mac`.
+// Comments directly inside sequences are written as (encrypted) comments, never as the
+// `- ENC[...,type:comment]` elements sops 3.13.2 emits (which sops itself cannot verify).
+void encrypt_documents(Documents& documents, Metadata& metadata, const DataKey& key,
+                       const EncryptOptions& options = {});
+
+// Metadata for a new file: selector (none -> default suffix unless `format` is binary, which
+// records none), mac_only_encrypted, key groups already wrapped, version 3.13.2.
+Metadata new_metadata(Format format, Selector selector, bool mac_only_encrypted, std::vector<KeyGroup> key_groups,
+                      int shamir_threshold);
+
+// ---- the git filter: next version of an encrypted file --------------------------------------------
+
+struct OpenedFile {
+    Documents plaintext;
+    Metadata metadata;
+    DataKey key;
+    IvStash stash;  // IVs of every value of this version
+};
+
+// Decrypts an encrypted file, keeping everything needed to write its next version.
+OpenedFile open_encrypted(std::string_view bytes, Format format, const StoreConfig& config, IdentitySource& identities,
+                          bool ignore_mac = false);
+// True when `plaintext` is the plaintext of `previous` (then its bytes can be kept as they are).
+bool same_plaintext(const OpenedFile& previous, const Documents& plaintext);
+// Encrypts `plaintext` as the next version of `previous`: same data key and key entries,
+// same selector, IVs of unchanged (path, value) pairs reused. When the plaintext is unchanged,
+// returns `previous_bytes` as they are.
+std::string reencrypt(const OpenedFile& previous, std::string_view previous_bytes, Documents plaintext, Format format,
+                      const StoreConfig& config = {});
+
+// ---- --extract ---------------------------------------------------------------------------------
+
+struct PathStep {
+    bool is_index = false;
+    std::string key;
+    std::size_t index = 0;
+};
+// `["a"]["b"][0]` (also '…'), as sops' parseTreePath. Error(invalid_tree_path = 91).
+std::vector<PathStep> parse_tree_path(std::string_view text);
+// Follows the path in the first document. Error(generic) when a step is missing.
+const Node& extract(const Documents& documents, std::span<const PathStep> path);
+
+// ---- .sops.yaml ----------------------------------------------------------------------------------
+
+// What a creation rule asks for.
+struct CreationRule {
+    std::vector<std::vector<std::string>> age_groups;  // recipients per key group
+    int shamir_threshold = 0;
+    SelectorSettings selectors;
+    bool mac_only_encrypted = false;
+};
+
+class Config {
+public:
+    // Reads and validates a `.sops.yaml`. Error(generic) naming the file when unreadable.
+    static Config load(const std::filesystem::path& path);
+
+    const std::filesystem::path& path() const { return path_; }
+    const StoreConfig& stores() const { return stores_; }
+    // A config without `creation_rules` counts as no config for encryption.
+    bool has_creation_rules() const { return has_rules_; }
+    // The first rule whose path_regex matches `file` (an absolute path; matched relative to the
+    // config's folder). Error(generic) naming the file and the config when none matches.
+    CreationRule rule_for(const std::filesystem::path& file) const;
+
+    struct Rule;  // defined in config.cpp
+
+private:
+    std::filesystem::path path_;
+    std::filesystem::path dir_;
+    StoreConfig stores_;
+    bool has_rules_ = false;
+    std::vector<std::shared_ptr<const Rule>> rules_;
+};
+
+// The config to use: `explicit_path` (--config), else $SOPS_CONFIG, else `.sops.yaml` in the
+// current directory or one of its 100 nearest parents. Empty when there is none.
+std::optional<std::filesystem::path> find_config(const std::optional<std::string>& explicit_path);
+
+}  // namespace gitsops::sops
