@@ -1,0 +1,651 @@
+#include "sops/yaml_load.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <streambuf>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/error.hpp"
+#include "sops/yaml_scalar.hpp"
+
+namespace gitsops::sops::yaml {
+
+namespace {
+
+// Aliases are expanded into copies; this caps the copies a document may cause (billion laughs).
+constexpr std::size_t kMinAliasBudget = 2'000'000;
+
+[[noreturn]] void fail_at(int line, int column, std::string_view what) {
+    throw Error(std::to_string(line + 1) + ":" + std::to_string(column + 1), what, exit_code::could_not_read_input);
+}
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_space_or_break(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// ---------------------------------------------------------------------------------------------
+// The source text: positions, lines, and the lexical shapes the comment scanner must skip.
+
+class Source {
+public:
+    explicit Source(std::string_view text) : text_(text) {
+        line_starts_.push_back(0);
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (text[i] == '\n') line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
+    }
+
+    std::string_view text() const { return text_; }
+    std::size_t size() const { return text_.size(); }
+    char at(std::size_t i) const { return i < text_.size() ? text_[i] : '\0'; }
+
+    int line_of(std::size_t pos) const {
+        const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), static_cast<std::uint32_t>(pos));
+        return static_cast<int>(it - line_starts_.begin()) - 1;
+    }
+    int column_of(std::size_t pos) const {
+        return static_cast<int>(pos - line_starts_[static_cast<std::size_t>(line_of(pos))]);
+    }
+    bool only_blanks_before(std::size_t pos) const {
+        for (std::size_t i = line_starts_[static_cast<std::size_t>(line_of(pos))]; i < pos; ++i)
+            if (!is_blank(text_[i])) return false;
+        return true;
+    }
+    std::size_t end_of_line(std::size_t pos) const {
+        while (pos < text_.size() && text_[pos] != '\n' && text_[pos] != '\r') ++pos;
+        return pos;
+    }
+
+    // Past the node properties (&anchor, !tag) that yaml-cpp's marks point at.
+    std::size_t skip_properties(std::size_t pos) const {
+        while (pos < text_.size() && (text_[pos] == '&' || text_[pos] == '!')) {
+            if (text_[pos] == '!' && at(pos + 1) == '<') {
+                while (pos < text_.size() && text_[pos] != '>') ++pos;
+                ++pos;
+            } else {
+                while (pos < text_.size() && !is_space_or_break(text_[pos]) && text_[pos] != ',' &&
+                       text_[pos] != ']' && text_[pos] != '}')
+                    ++pos;
+            }
+            while (pos < text_.size() && is_blank(text_[pos])) ++pos;
+        }
+        return pos;
+    }
+
+    // Past properties, white space, line breaks and comments: where the node's content starts.
+    std::size_t content_start(std::size_t pos) const {
+        pos = skip_properties(pos);
+        while (pos < text_.size()) {
+            const char c = text_[pos];
+            if (is_space_or_break(c)) {
+                ++pos;
+            } else if (c == '#') {
+                pos = end_of_line(pos);
+            } else {
+                break;
+            }
+        }
+        return pos;
+    }
+
+    std::size_t quoted_end(std::size_t open) const {
+        const char q = text_[open];
+        std::size_t i = open + 1;
+        while (i < text_.size()) {
+            if (q == '"' && text_[i] == '\\') {
+                i += 2;
+            } else if (text_[i] == q) {
+                if (q == '\'' && at(i + 1) == '\'') {
+                    i += 2;
+                } else {
+                    return i + 1;
+                }
+            } else {
+                ++i;
+            }
+        }
+        return text_.size();
+    }
+
+private:
+    std::string_view text_;
+    std::vector<std::uint32_t> line_starts_;
+};
+
+struct RawComment {
+    std::size_t pos;
+    int line;
+    int column;
+    std::string_view text;  // after the '#'
+    bool own_line;          // nothing but blanks before it on its line
+    bool blank_before;      // a blank line separates it from the previous content
+};
+
+// Collects the comments in a stretch of text that holds no quoted or block scalar (those are
+// skipped by the caller). A '#' starts a comment at the start of a line or after white space;
+// plain scalars never contain such a '#'.
+void scan_comments(const Source& src, std::size_t from, std::size_t to, std::vector<RawComment>& out) {
+    const std::string_view t = src.text();
+    bool line_has_content = !src.only_blanks_before(from);
+    bool line_started_here = !line_has_content && src.column_of(from) == 0;
+    bool blank = false;
+    for (std::size_t i = from; i < to && i < t.size();) {
+        const char c = t[i];
+        if (c == '\n') {
+            if (line_started_here && !line_has_content) blank = true;
+            line_has_content = false;
+            line_started_here = true;
+            ++i;
+            continue;
+        }
+        if (c == '#' && (i == 0 || is_space_or_break(t[i - 1]))) {
+            const std::size_t eol = src.end_of_line(i);
+            out.push_back({i, src.line_of(i), src.column_of(i), t.substr(i + 1, eol - i - 1), !line_has_content, blank});
+            line_started_here = false;  // a comment line is not a blank line
+            i = eol;
+            continue;
+        }
+        if (!is_blank(c) && c != '\r') {
+            line_has_content = true;
+            blank = false;
+        }
+        ++i;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the tree from yaml-cpp's events.
+
+class Builder final : public YAML::EventHandler {
+public:
+    Builder(const Source& src, Documents& docs) : src_(src), docs_(docs) {
+        alias_budget_ = std::max(kMinAliasBudget, src.size());
+    }
+
+    // Called once the parser is done: the last document takes the comments up to the end.
+    void finish() {
+        if (in_document_) finish_document(src_.size());
+    }
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (in_document_) finish_document(static_cast<std::size_t>(mark.pos));
+        in_document_ = true;
+        root_ = Node::mapping();
+        have_root_ = false;
+        frames_.clear();
+        closed_.clear();
+        anchors_.clear();
+        owner_ = {};
+        check_duplicates_ = docs_.empty();
+    }
+
+    void OnDocumentEnd() override {}
+
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        const auto pos = static_cast<std::size_t>(mark.pos);
+        if (explicit_null(pos)) {
+            before_leaf(pos);
+            add_leaf(Node::null_value(), mark, anchor, src_.line_of(pos));
+            return;
+        }
+        // An empty value: no token, so whatever a comment on this line follows stays its owner.
+        const Owner kept = owner_;
+        add_leaf(Node::null_value(), mark, anchor, -1);
+        owner_ = kept;
+    }
+
+    void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
+        const auto pos = static_cast<std::size_t>(mark.pos);
+        const std::size_t start = src_.content_start(pos);
+        const char style = src_.at(start);
+        const bool plain = style != '"' && style != '\'' && style != '|' && style != '>';
+        before_leaf(pos);
+        int end_line = mark.line;
+        std::optional<RawComment> header;
+        if (style == '"' || style == '\'') {
+            const std::size_t end = src_.quoted_end(start);
+            end_line = src_.line_of(end - 1);
+            scan_pos_ = end;
+        } else if (style == '|' || style == '>') {
+            scan_pos_ = block_scalar_end(start, header);
+            end_line = -1;  // nothing can follow a block scalar on its last line
+        } else {
+            scan_pos_ = std::max(scan_pos_, pos);
+        }
+        Node leaf;
+        try {
+            leaf = decode_scalar(value, short_tag(tag), plain);
+        } catch (const Error& e) {
+            fail_at(mark.line, mark.column, e.what());
+        }
+        if (header) place_header_comment(*header);
+        add_leaf(std::move(leaf), mark, anchor, end_line);
+    }
+
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        const auto pos = static_cast<std::size_t>(mark.pos);
+        before_leaf(pos);
+        scan_pos_ = std::max(scan_pos_, pos);
+        const auto it = anchors_.find(anchor);
+        if (it == anchors_.end()) fail_at(mark.line, mark.column, "alias refers to an anchor whose value is not complete");
+        if (it->second.size > alias_budget_) fail_at(mark.line, mark.column, "document contains excessive aliasing");
+        alias_budget_ -= it->second.size;
+        Node copy = it->second.node;
+        if (copy.is_container()) {
+            add_container_copy(std::move(copy), mark);
+        } else {
+            add_leaf(std::move(copy), mark, 0, mark.line);
+        }
+    }
+
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value style) override {
+        start_container(mark, anchor, style == YAML::EmitterStyle::Flow, false);
+    }
+
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value style) override {
+        start_container(mark, anchor, style == YAML::EmitterStyle::Flow, true);
+    }
+
+    void OnSequenceEnd() override { end_container(); }
+    void OnMapEnd() override { end_container(); }
+
+private:
+    struct Frame {
+        Node* node = nullptr;
+        bool mapping = false;
+        bool flow = false;
+        bool indentless = false;
+        int indent = 0;
+        YAML::anchor_t anchor = 0;
+        bool want_key = true;
+        Node pending_key;
+        std::unique_ptr<std::unordered_map<std::string, int>> keys;  // duplicate check, first document
+    };
+
+    struct Closed {
+        Node* node;
+        int indent;
+        bool candidate;  // a block collection that own-line comments can still join
+    };
+
+    // The last node before the scan position, which a comment on its line belongs to.
+    struct Owner {
+        enum class Kind : std::uint8_t { none, key, value, element, flow } kind = Kind::none;
+        Node* container = nullptr;
+        std::size_t index = 0;
+        int line = -1;
+    };
+
+    struct Anchored {
+        Node node;
+        std::size_t size;
+    };
+
+    static std::string short_tag(const std::string& tag) {
+        static constexpr std::string_view core = "tag:yaml.org,2002:";
+        if (tag == "?") return {};
+        if (tag.compare(0, core.size(), core) == 0) return "!!" + tag.substr(core.size());
+        return tag;
+    }
+
+    static std::size_t count_nodes(const Node& n) {
+        std::size_t c = 1;
+        for (const auto& it : n.items) c += count_nodes(it.value) + 1;
+        for (const auto& e : n.elements) c += count_nodes(e);
+        return c;
+    }
+
+    // yaml-cpp reports empty values as nulls positioned at the next token; only a spelled-out
+    // null (or one with properties) is a token of its own.
+    bool explicit_null(std::size_t pos) const {
+        if (src_.at(pos) == '&' || src_.at(pos) == '!') return true;
+        const std::string_view t = src_.text().substr(std::min(pos, src_.size()));
+        std::size_t n = 0;
+        if (t.substr(0, 1) == "~") n = 1;
+        else if (t.substr(0, 4) == "null" || t.substr(0, 4) == "Null" || t.substr(0, 4) == "NULL") n = 4;
+        if (n == 0) return false;
+        const char next = n < t.size() ? t[n] : '\0';
+        return next == '\0' || is_space_or_break(next) || next == ',' || next == ']' || next == '}';
+    }
+
+    int parent_block_indent() const {
+        for (auto it = frames_.rbegin(); it != frames_.rend(); ++it)
+            if (!it->flow) return it->indent;
+        return -1;
+    }
+
+    // A literal or folded scalar: the header line (which may end in a comment) and every line
+    // indented at least as far as its content.
+    std::size_t block_scalar_end(std::size_t indicator, std::optional<RawComment>& header) {
+        std::size_t i = indicator + 1;
+        int explicit_indent = 0;
+        while (i < src_.size() && (src_.at(i) == '+' || src_.at(i) == '-' || (src_.at(i) >= '0' && src_.at(i) <= '9'))) {
+            if (src_.at(i) >= '1' && src_.at(i) <= '9') explicit_indent = src_.at(i) - '0';
+            ++i;
+        }
+        while (is_blank(src_.at(i))) ++i;
+        if (src_.at(i) == '#') {
+            const std::size_t eol = src_.end_of_line(i);
+            header = RawComment{i, src_.line_of(i), src_.column_of(i), src_.text().substr(i + 1, eol - i - 1), false, false};
+        }
+        i = src_.end_of_line(i);
+        if (src_.at(i) == '\r') ++i;
+        if (src_.at(i) == '\n') ++i;
+        const int parent = parent_block_indent();
+        int indent;
+        if (explicit_indent > 0) {
+            indent = parent >= 0 ? parent + explicit_indent : explicit_indent;
+        } else {
+            int widest = 0;
+            for (std::size_t l = i; l < src_.size();) {
+                std::size_t k = l;
+                while (src_.at(k) == ' ') ++k;
+                widest = std::max(widest, static_cast<int>(k - l));
+                const char c = src_.at(k);
+                if (c != '\n' && c != '\r') break;
+                l = src_.end_of_line(k);
+                if (src_.at(l) == '\r') ++l;
+                if (src_.at(l) == '\n') ++l;
+            }
+            indent = std::max({widest, parent + 1, 1});
+        }
+        while (i < src_.size()) {
+            std::size_t k = i;
+            while (src_.at(k) == ' ') ++k;
+            const bool empty_line = k >= src_.size() || src_.at(k) == '\n' || src_.at(k) == '\r';
+            if (!empty_line && static_cast<int>(k - i) < indent) break;
+            i = src_.end_of_line(k);
+            if (src_.at(i) == '\r') ++i;
+            if (src_.at(i) == '\n') ++i;
+        }
+        return i;
+    }
+
+    // ---- comment placement ---------------------------------------------------------------------
+
+    static void push_comment(Node& container, const RawComment& c, bool is_inline) {
+        Node comment = Node::comment(c.text, is_inline);
+        if (container.type == Node::Type::mapping) container.items.push_back(MapItem{std::move(comment), Node::null_value()});
+        else container.elements.push_back(std::move(comment));
+    }
+
+    static void insert_comment(Node& container, std::size_t index, const RawComment& c, bool is_inline) {
+        Node comment = Node::comment(c.text, is_inline);
+        if (container.type == Node::Type::mapping) {
+            index = std::min(index, container.items.size());
+            container.items.insert(container.items.begin() + static_cast<std::ptrdiff_t>(index),
+                                   MapItem{std::move(comment), Node::null_value()});
+        } else {
+            index = std::min(index, container.elements.size());
+            container.elements.insert(container.elements.begin() + static_cast<std::ptrdiff_t>(index), std::move(comment));
+        }
+    }
+
+    // Scans the comments between the previous node and `to` and places all of them except the
+    // ones that belong to the next item, which are returned in `next_`.
+    void collect_comments(std::size_t to, bool document_end) {
+        comments_.clear();
+        next_.clear();
+        if (to > scan_pos_) scan_comments(src_, scan_pos_, to, comments_);
+        scan_pos_ = std::max(scan_pos_, to);
+        std::size_t first = 0;
+        if (!comments_.empty() && !comments_[0].own_line && owner_.kind != Owner::Kind::none &&
+            comments_[0].line == owner_.line) {
+            place_trailing(comments_[0]);
+            first = 1;
+        }
+        owner_ = {};
+        // Comments joining closed collections go in first, innermost collection first: appending
+        // to a collection must not move the ones nested in it while they are still referenced.
+        std::vector<std::vector<const RawComment*>> per_closed(closed_.size());
+        for (std::size_t i = first; i < comments_.size(); ++i) {
+            const RawComment& c = comments_[i];
+            std::size_t target = closed_.size();
+            if (!(document_end && c.blank_before)) {
+                for (std::size_t k = 0; k < closed_.size(); ++k) {
+                    if (closed_[k].candidate && closed_[k].indent <= c.column) {
+                        target = k;
+                        break;
+                    }
+                }
+            }
+            if (target < closed_.size()) per_closed[target].push_back(&c);
+            else next_.push_back(c);
+        }
+        for (std::size_t k = 0; k < closed_.size(); ++k)
+            for (const RawComment* c : per_closed[k]) push_comment(*closed_[k].node, *c, false);
+        closed_.clear();
+    }
+
+    void place_trailing(const RawComment& c) {
+        switch (owner_.kind) {
+            case Owner::Kind::key: insert_comment(*owner_.container, owner_.index, c, false); break;
+            case Owner::Kind::value:
+            case Owner::Kind::element: insert_comment(*owner_.container, owner_.index, c, true); break;
+            case Owner::Kind::flow: insert_comment(*owner_.container, 0, c, false); break;
+            case Owner::Kind::none: break;
+        }
+    }
+
+    void place_header_comment(const RawComment& c) {
+        if (frames_.empty()) return;
+        Frame& top = frames_.back();
+        // `key: | # c` and `- | # c`: go-yaml gives the scalar a line comment, an inline item.
+        push_comment(*top.node, c, true);
+    }
+
+    void flush_next_into(Node& container) {
+        for (const auto& c : next_) push_comment(container, c, false);
+        next_.clear();
+    }
+
+    // Before a scalar, alias or spelled null: pending comments go before the coming item.
+    void before_leaf(std::size_t pos) {
+        collect_comments(pos, false);
+        if (!frames_.empty()) flush_next_into(*frames_.back().node);
+    }
+
+    // ---- structure -----------------------------------------------------------------------------
+
+    void check_key(const Node& key, const YAML::Mark& mark, Frame& frame) {
+        if (key.type != Node::Type::string)
+            fail_at(mark.line, mark.column, "Tree contains a non-string key; only string keys are supported");
+        if (!frame.keys) return;
+        std::string name(sv(key.text));
+        const auto [it, inserted] = frame.keys->emplace(std::move(name), mark.line + 1);
+        if (!inserted)
+            fail_at(mark.line, mark.column, "mapping key \"" + it->first + "\" already defined at line " + std::to_string(it->second));
+    }
+
+    void add_leaf(Node leaf, const YAML::Mark& mark, YAML::anchor_t anchor, int end_line) {
+        if (anchor != 0) anchors_[anchor] = Anchored{leaf, 1};
+        if (frames_.empty()) {
+            if (leaf.type == Node::Type::null) {
+                have_root_ = true;
+                return;
+            }
+            fail_at(mark.line, mark.column, "YAML documents that are values are not supported");
+        }
+        Frame& top = frames_.back();
+        Node& container = *top.node;
+        if (top.mapping && top.want_key) {
+            check_key(leaf, mark, top);
+            top.pending_key = std::move(leaf);
+            top.want_key = false;
+            owner_ = {Owner::Kind::key, &container, container.items.size(), end_line};
+        } else if (top.mapping) {
+            container.items.push_back(MapItem{std::move(top.pending_key), std::move(leaf)});
+            top.want_key = true;
+            owner_ = {Owner::Kind::value, &container, container.items.size() - 1, end_line};
+        } else {
+            container.elements.push_back(std::move(leaf));
+            owner_ = {Owner::Kind::element, &container, container.elements.size() - 1, end_line};
+        }
+    }
+
+    // Attaches a new collection to its parent (or as the document root) and returns it.
+    Node* attach(Node value, const YAML::Mark& mark) {
+        if (frames_.empty()) {
+            if (value.type != Node::Type::mapping)
+                fail_at(mark.line, mark.column, "YAML documents that are sequences are not supported");
+            root_ = std::move(value);
+            have_root_ = true;
+            return &root_;
+        }
+        Frame& top = frames_.back();
+        Node& container = *top.node;
+        if (top.mapping && top.want_key)
+            fail_at(mark.line, mark.column, "Tree contains a non-string key; only string keys are supported");
+        if (top.mapping) {
+            container.items.push_back(MapItem{std::move(top.pending_key), std::move(value)});
+            top.want_key = true;
+            return &container.items.back().value;
+        }
+        container.elements.push_back(std::move(value));
+        return &container.elements.back();
+    }
+
+    // An alias of a collection: a comment after it is the alias node's line comment, which
+    // sops turns into an inline item before the item.
+    void add_container_copy(Node copy, const YAML::Mark& mark) {
+        attach(std::move(copy), mark);
+        owner_ = item_owner(mark.line);
+    }
+
+    Owner item_owner(int line) {
+        Node& container = *frames_.back().node;
+        if (container.type == Node::Type::mapping)
+            return {Owner::Kind::value, &container, container.items.size() - 1, line};
+        return {Owner::Kind::element, &container, container.elements.size() - 1, line};
+    }
+
+    void start_container(const YAML::Mark& mark, YAML::anchor_t anchor, bool flow, bool mapping) {
+        const auto pos = static_cast<std::size_t>(mark.pos);
+        collect_comments(pos, false);
+        scan_pos_ = std::max(scan_pos_, src_.skip_properties(pos));
+        // Comments above a collection that is a sequence element stay in the sequence (go-yaml
+        // makes them the element's head comment); above a mapping value they open the value.
+        const bool into_parent = !frames_.empty() && !frames_.back().mapping;
+        if (into_parent) flush_next_into(*frames_.back().node);
+        const std::size_t content = src_.content_start(pos);
+        const int indent = src_.column_of(std::min(content, src_.size() ? src_.size() - 1 : 0));
+        const bool indentless = !mapping && !flow && !frames_.empty() && frames_.back().mapping &&
+                                !frames_.back().flow && indent == frames_.back().indent;
+        Node* node = attach(mapping ? Node::mapping() : Node::sequence(), mark);
+        flush_next_into(*node);
+        Frame f;
+        f.node = node;
+        f.mapping = mapping;
+        f.flow = flow;
+        f.indentless = indentless;
+        f.indent = indent;
+        f.anchor = anchor;
+        if (mapping && check_duplicates_) f.keys = std::make_unique<std::unordered_map<std::string, int>>();
+        frames_.push_back(std::move(f));
+    }
+
+    void end_container() {
+        Frame f = std::move(frames_.back());
+        frames_.pop_back();
+        if (f.anchor != 0) anchors_[f.anchor] = Anchored{*f.node, count_nodes(*f.node)};
+        closed_.push_back(Closed{f.node, f.indent, !f.flow && !f.indentless});
+        if (!f.flow) return;
+        // `key: [a, b] # c` gives the collection a line comment, which sops puts first inside
+        // it; `- [a, b] # c` makes it the element's line comment, an inline item before it.
+        const int line = src_.line_of(flow_close(f.mapping ? '}' : ']'));
+        if (!frames_.empty() && !frames_.back().mapping) owner_ = item_owner(line);
+        else owner_ = {Owner::Kind::flow, f.node, 0, line};
+    }
+
+    // Where a flow collection closes: the next unmatched bracket after the scan position.
+    std::size_t flow_close(char bracket) {
+        std::size_t i = std::max(scan_pos_, flow_close_pos_);
+        while (i < src_.size() && src_.at(i) != bracket) {
+            if (src_.at(i) == '#' && (i == 0 || is_space_or_break(src_.at(i - 1)))) i = src_.end_of_line(i);
+            else ++i;
+        }
+        flow_close_pos_ = i + 1;
+        return std::min(i, src_.size() ? src_.size() - 1 : 0);
+    }
+
+    void finish_document(std::size_t end) {
+        // Every collection has ended: comments go to the deepest fitting one, or to the end.
+        collect_comments(end, true);
+        if (!next_.empty()) flush_next_into(root_);
+        docs_.push_back(std::move(root_));
+        in_document_ = false;
+        closed_.clear();
+        frames_.clear();
+    }
+
+    const Source& src_;
+    Documents& docs_;
+    bool in_document_ = false;
+    bool have_root_ = false;
+    bool check_duplicates_ = false;
+    Node root_;
+    std::vector<Frame> frames_;
+    std::vector<Closed> closed_;
+    std::unordered_map<YAML::anchor_t, Anchored> anchors_;
+    std::size_t alias_budget_ = 0;
+    std::size_t scan_pos_ = 0;
+    std::size_t flow_close_pos_ = 0;
+    Owner owner_;
+    std::vector<RawComment> comments_;
+    std::vector<RawComment> next_;
+};
+
+// Lets yaml-cpp read the caller's buffer without a second copy of the plaintext.
+class ViewBuffer : public std::streambuf {
+public:
+    explicit ViewBuffer(std::string_view text) {
+        char* p = const_cast<char*>(text.data());
+        setg(p, p, p + text.size());
+    }
+};
+
+std::string_view strip_bom(std::string_view text) {
+    if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+    return text;
+}
+
+void reject_other_encodings(std::string_view text) {
+    if (text.size() >= 2 && ((text[0] == '\xFE' && text[1] == '\xFF') || (text[0] == '\xFF' && text[1] == '\xFE')))
+        throw Error("1:1: UTF-16 YAML is not supported; convert the file to UTF-8", exit_code::could_not_read_input);
+}
+
+}  // namespace
+
+Documents load_documents(std::string_view text) {
+    reject_other_encodings(text);
+    text = strip_bom(text);
+    Documents docs;
+    const Source src(text);
+    ViewBuffer buffer(text);
+    std::istream in(&buffer);
+    Builder builder(src, docs);
+    try {
+        YAML::Parser parser(in);
+        while (parser.HandleNextDocument(builder)) {
+        }
+        builder.finish();
+    } catch (const YAML::DeepRecursion& e) {
+        fail_at(e.mark.line, e.mark.column, "document nested too deeply");
+    } catch (const YAML::ParserException& e) {
+        fail_at(e.mark.line, e.mark.column, e.msg);
+    }
+    return docs;
+}
+
+}  // namespace gitsops::sops::yaml
