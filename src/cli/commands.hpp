@@ -5,6 +5,8 @@
 
 namespace gitsops::cli {
 
+void add_filter(CLI::App& app);   // filter-process, clean, smudge, textconv
+void add_install(CLI::App& app);  // install, uninstall
 
 
 
