@@ -145,7 +145,7 @@ SecureBytes dispatch(FilterHandler& handler, const FilterRequest& request) {
 
 std::string file_error_line(std::string_view pathname, std::string_view message) {
     std::string line = "git-sops: ";
-    line.append(pathname).append(": ").append(message);
+    line.append(pathname.empty() ? "standard input" : pathname).append(": ").append(message);
     if (line.back() != '\n') line.push_back('\n');
     return line;
 }

@@ -36,7 +36,7 @@ int run_filter_single(FilterHandler& handler, std::string_view command, std::str
     try {
         request.content = io::read_stream_secure(in_fd);
     } catch (const Error& e) {
-        io::write_all(err_fd, file_error_line(pathname.empty() ? "standard input" : pathname, e.what()));
+        io::write_all(err_fd, file_error_line(pathname, e.what()));
         return e.code();
     }
     return serve(handler, request, out_fd, err_fd);

@@ -378,10 +378,10 @@ std::optional<Oid> Repository::resolve_commit(std::string_view rev) const {
     int rc = git_revparse_single(&o, repo_.get(), z(rev).c_str());
     if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) return std::nullopt;
     check(rc, "cannot resolve revision " + std::string(rev));
-    detail::Handle<git_object> obj(o);
+    detail::Handle<git_object> named(o);
     git_object* peeled = nullptr;
     check(git_object_peel(&peeled, o, GIT_OBJECT_COMMIT), std::string(rev) + " does not name a commit");
-    detail::Handle<git_object> commit(peeled);
+    detail::Handle<git_object> peeled_guard(peeled);
     return from_git(git_object_id(peeled));
 }
 
