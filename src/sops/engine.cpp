@@ -231,6 +231,28 @@ bool has_sops_key(const Node& doc, Format format) {
     return false;
 }
 
+// "3.9.0" < "3.13.2", numerically per component; anything unparsable counts as older.
+bool version_older_than_ours(std::string_view v) {
+    auto parts = [](std::string_view s) {
+        std::vector<long> out;
+        while (!s.empty()) {
+            auto dot = s.find('.');
+            std::string_view p = s.substr(0, dot);
+            long n = 0;
+            for (char c : p) {
+                if (c < '0' || c > '9') return std::vector<long>{};
+                n = n * 10 + (c - '0');
+            }
+            out.push_back(n);
+            if (dot == std::string_view::npos) break;
+            s.remove_prefix(dot + 1);
+        }
+        return out;
+    };
+    auto mine = parts(kSopsVersion), theirs = parts(v);
+    return theirs.empty() || theirs < mine;
+}
+
 bool is_metadata_not_found(const Error& e) {
     return std::string_view(e.what()).find("sops metadata not found") != std::string_view::npos;
 }
@@ -282,6 +304,22 @@ void encrypt_documents(Documents& documents, Metadata& metadata, const DataKey& 
         options.lastmodified.empty() ? now_lastmodified() : normalize_lastmodified(options.lastmodified);
     std::string computed = mac.finish();
     metadata.mac = cipher.encrypt_text(computed, metadata.lastmodified);
+}
+
+std::string encrypt_plaintext(std::string_view plaintext, const CreationRule& settings, Format input_format,
+                              Format output_format, const StoreConfig& input_config, const StoreConfig& output_config) {
+    // The binary store's one value is always encrypted: selectors are ignored (sops >= 3.11).
+    Selector selector =
+        input_format == Format::binary ? Selector{} : selector_from(settings.selectors, exit_code::conflicting_options);
+    Documents docs = load_plain_for_encryption(plaintext, input_format, input_config);
+    DataKey key = generate_data_key();
+    int threshold = settings.shamir_threshold;
+    auto groups = wrap_data_key(key, settings.age_groups, threshold);
+    // As sops, the threshold is recorded whenever it was given (or defaulted for several groups).
+    Metadata md =
+        new_metadata(input_format, std::move(selector), settings.mac_only_encrypted, std::move(groups), threshold);
+    encrypt_documents(docs, md, key);
+    return emit_encrypted(docs, md, output_format, output_config);
 }
 
 Metadata new_metadata(Format format, Selector selector, bool mac_only_encrypted, std::vector<KeyGroup> key_groups,
@@ -363,6 +401,7 @@ std::string reencrypt(const OpenedFile& previous, std::string_view previous_byte
                       const StoreConfig& config) {
     if (same_plaintext(previous, plaintext)) return std::string(previous_bytes);
     Metadata md = previous.metadata;
+    if (version_older_than_ours(md.version)) md.version = std::string(kSopsVersion);
     IvStash stash = previous.stash;
     stash.rewind();
     EncryptOptions options;

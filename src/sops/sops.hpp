@@ -224,6 +224,14 @@ struct EncryptOptions {
 void encrypt_documents(Documents& documents, Metadata& metadata, const DataKey& key,
                        const EncryptOptions& options = {});
 
+// What a new file is encrypted with: a creation rule, or the command line merged over one.
+struct CreationRule;
+// `sops encrypt` without the I/O: parses `plaintext` in the input format (92 empty, 203 already
+// encrypted), draws a data key, wraps it for the recipients, encrypts and emits in the output
+// format. Selector conflicts -> Error(conflicting_options); bad recipient -> Error(generic).
+std::string encrypt_plaintext(std::string_view plaintext, const CreationRule& settings, Format input_format,
+                              Format output_format, const StoreConfig& input_config, const StoreConfig& output_config);
+
 // Metadata for a new file: selector (none -> default suffix unless `format` is binary, which
 // records none), mac_only_encrypted, key groups already wrapped, version 3.13.2.
 Metadata new_metadata(Format format, Selector selector, bool mac_only_encrypted, std::vector<KeyGroup> key_groups,
@@ -244,8 +252,9 @@ OpenedFile open_encrypted(std::string_view bytes, Format format, const StoreConf
 // True when `plaintext` is the plaintext of `previous` (then its bytes can be kept as they are).
 bool same_plaintext(const OpenedFile& previous, const Documents& plaintext);
 // Encrypts `plaintext` as the next version of `previous`: same data key and key entries,
-// same selector, IVs of unchanged (path, value) pairs reused. When the plaintext is unchanged,
-// returns `previous_bytes` as they are.
+// same selector, IVs of unchanged (path, value) pairs reused, new lastmodified and MAC, version
+// raised to ours when older (as `sops edit`). When the plaintext is unchanged, returns
+// `previous_bytes` as they are.
 std::string reencrypt(const OpenedFile& previous, std::string_view previous_bytes, Documents plaintext, Format format,
                       const StoreConfig& config = {});
 
@@ -263,7 +272,7 @@ const Node& extract(const Documents& documents, std::span<const PathStep> path);
 
 // ---- .sops.yaml ----------------------------------------------------------------------------------
 
-// What a creation rule asks for.
+// What a creation rule asks for (also what `encrypt_plaintext` takes).
 struct CreationRule {
     std::vector<std::vector<std::string>> age_groups;  // recipients per key group
     int shamir_threshold = 0;
