@@ -25,6 +25,9 @@ int run(int argc, char** argv) {
 
     add_filter(app);
     add_install(app);
+    add_encrypt(app);
+    add_decrypt(app);
+    add_filestatus(app);
 
 
 

@@ -7,6 +7,9 @@ namespace gitsops::cli {
 
 void add_filter(CLI::App& app);   // filter-process, clean, smudge, textconv
 void add_install(CLI::App& app);  // install, uninstall
+void add_encrypt(CLI::App& app);
+void add_decrypt(CLI::App& app);
+void add_filestatus(CLI::App& app);
 
 
 
