@@ -157,12 +157,16 @@ Config Config::load(const fs::path& path) {
     } catch (const Error& e) {
         throw Error(std::string("could not read config file: ") + e.what());
     }
+    return parse(text, path);
+}
+
+Config Config::parse(std::string_view text, const fs::path& path) {
     Config c;
     c.path_ = path;
     c.dir_ = absolute_normal(path).parent_path();
     YAML::Node root;
     try {
-        root = YAML::Load(text);
+        root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
         config_error(path, std::string("could not unmarshal config file: ") + e.what());
     }
@@ -199,6 +203,15 @@ CreationRule Config::rule_for(const fs::path& file) const {
         return rule->rule;
     }
     throw Error("no matching creation rules found for " + file.string() + " in " + path_.string());
+}
+
+std::optional<CreationRule> Config::find_rule(std::string_view path_relative_to_config_dir) const {
+    const re2::StringPiece name(path_relative_to_config_dir.data(), path_relative_to_config_dir.size());
+    for (const auto& rule : rules_) {
+        if (rule->has_regex && (!rule->regex_error.empty() || !RE2::PartialMatch(name, *rule->regex))) continue;
+        return rule->rule;
+    }
+    return std::nullopt;
 }
 
 std::optional<fs::path> find_config(const std::optional<std::string>& explicit_path) {

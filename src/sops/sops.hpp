@@ -284,6 +284,9 @@ class Config {
 public:
     // Reads and validates a `.sops.yaml`. Error(generic) naming the file when unreadable.
     static Config load(const std::filesystem::path& path);
+    // The same from text already in memory (a `.sops.yaml` blob of some revision); `path` names
+    // it in messages and its folder is the one rules are relative to.
+    static Config parse(std::string_view text, const std::filesystem::path& path);
 
     const std::filesystem::path& path() const { return path_; }
     const StoreConfig& stores() const { return stores_; }
@@ -292,6 +295,10 @@ public:
     // The first rule whose path_regex matches `file` (an absolute path; matched relative to the
     // config's folder). Error(generic) naming the file and the config when none matches.
     CreationRule rule_for(const std::filesystem::path& file) const;
+    // The first rule whose path_regex matches `path` (already relative to the config's folder),
+    // without throwing: a rule with an invalid path_regex never matches, and rules listing key
+    // types git-sops cannot encrypt for are returned too (checks only read them).
+    std::optional<CreationRule> find_rule(std::string_view path_relative_to_config_dir) const;
 
     struct Rule;  // defined in config.cpp
 
