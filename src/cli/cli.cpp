@@ -23,6 +23,8 @@ int run(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough(false);
 
+    add_keygen(app);
+    add_age(app);
     add_filter(app);
     add_install(app);
     add_encrypt(app);

@@ -5,6 +5,8 @@
 
 namespace gitsops::cli {
 
+void add_keygen(CLI::App& app);
+void add_age(CLI::App& app);
 void add_filter(CLI::App& app);   // filter-process, clean, smudge, textconv
 void add_install(CLI::App& app);  // install, uninstall
 void add_encrypt(CLI::App& app);
