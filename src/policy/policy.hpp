@@ -36,6 +36,7 @@ struct Finding {
     std::string key_path;  // e.g. "stringData.password"; empty when not applicable
     std::string message;   // one line, never a secret value
     std::string fix;       // one line: what the user should do
+    int line = 0;          // 1-based line in the blob when known (private keys), else 0
 };
 
 struct Context {
