@@ -155,7 +155,7 @@ Style choose_style(Style wanted, const Analysis& a, bool empty, bool simple_key)
 struct YNode {
     enum class Kind : std::uint8_t { mapping, sequence, scalar } kind = Kind::scalar;
     Style style = Style::plain;
-    bool binary_tag = false;
+    std::string_view tag;  // suffix of an explicit "!!" tag ("binary", "merge"), usually none
     const SString* borrowed = nullptr;  // a string leaf of the tree, or null
     SString owned;                      // generated text (numbers, base64, ...)
     SString head, line, foot;           // comments, "#text" lines joined by '\n'
@@ -213,11 +213,14 @@ YNode string_node(const SString& text) {
     std::string_view s = sv(text);
     Style wanted;
     if (!utf8::valid(s)) {
-        n.binary_tag = true;
+        n.tag = "binary";
         n.owned = base64_lines(s);
         wanted = n.owned.find('\n') != SString::npos ? Style::literal : Style::plain;
     } else {
         n.borrowed = &text;
+        // go-yaml's parser tags a plain "<<" !!merge, and its encoder keeps a tag that the plain
+        // text would not resolve to: sops writes the string "<<" as `!!merge <<`.
+        if (s == "<<") n.tag = "merge";
         if (s.find('\n') != std::string_view::npos) {
             wanted = Style::literal;
         } else {
@@ -628,7 +631,7 @@ private:
     bool simple_key(const Event& e) const {
         if (e.type != EventType::scalar) return false;  // sops keys are always scalars
         if (scalar_.analysis.multiline) return false;
-        const std::size_t tag_len = e.node->binary_tag ? 8 : 0;  // "!!" + "binary"
+        const std::size_t tag_len = e.node->tag.empty() ? 0 : 2 + e.node->tag.size();
         return scalar_.value.size() + tag_len <= 128;
     }
 
@@ -663,9 +666,10 @@ private:
 
     void scalar(const Event& e) {
         scalar_.style = choose_style(e.node->style, scalar_.analysis, scalar_.value.empty(), simple_key_context_);
-        if (e.node->binary_tag) {
+        if (!e.node->tag.empty()) {
             if (!whitespace_) put(' ');
-            write_all("!!binary");
+            write_all("!!");
+            write_all(e.node->tag);
             whitespace_ = false;
             indention_ = false;
         }
@@ -799,7 +803,10 @@ private:
     void write_literal(std::string_view v) {
         write_indicator("|", true, false, false);
         write_block_hints(v);
-        process_line_comment();
+        // go.yaml.in/yaml/v3 3.0.4 (sops >= 3.11) ends the header line itself, so a value that
+        // starts with a line break keeps it (gopkg.in/yaml.v3 3.0.1 lost it).
+        if (line_.empty()) put_break();
+        else process_line_comment();
         whitespace_ = true;
         write_lines(v, true, false, [](char) {});
     }

@@ -188,7 +188,11 @@ public:
         check_duplicates_ = docs_.empty();
     }
 
-    void OnDocumentEnd() override {}
+    // Errors about the meaning of a document wait for its end, so that a syntax error further on,
+    // which yaml-cpp reports only when it gets there, is the one the user sees.
+    void OnDocumentEnd() override {
+        if (deferred_) throw *deferred_;
+    }
 
     void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         const auto pos = static_cast<std::size_t>(mark.pos);
@@ -225,7 +229,7 @@ public:
         try {
             leaf = decode_scalar(value, short_tag(tag), plain);
         } catch (const Error& e) {
-            fail_at(mark.line, mark.column, e.what());
+            defer(mark, e.what());
         }
         if (header) place_header_comment(*header);
         add_leaf(std::move(leaf), mark, anchor, end_line);
@@ -316,7 +320,7 @@ private:
         else if (t.substr(0, 4) == "null" || t.substr(0, 4) == "Null" || t.substr(0, 4) == "NULL") n = 4;
         if (n == 0) return false;
         const char next = n < t.size() ? t[n] : '\0';
-        return next == '\0' || is_space_or_break(next) || next == ',' || next == ']' || next == '}';
+        return next == '\0' || is_space_or_break(next) || next == ',' || next == ']' || next == '}' || next == ':';
     }
 
     int parent_block_indent() const {
@@ -458,24 +462,35 @@ private:
 
     // ---- structure -----------------------------------------------------------------------------
 
-    void check_key(const Node& key, const YAML::Mark& mark, Frame& frame) {
-        if (key.type != Node::Type::string)
-            fail_at(mark.line, mark.column, "Tree contains a non-string key; only string keys are supported");
+    void defer(const YAML::Mark& mark, const std::string& what) {
+        if (!deferred_)
+            deferred_.emplace(std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1), what,
+                              exit_code::could_not_read_input);
+    }
+
+    void defer_non_string_key(const YAML::Mark& mark) {
+        defer(mark, "Tree contains a non-string key; only string keys are supported");
+    }
+
+    void check_key(Node& key, const YAML::Mark& mark, Frame& frame) {
+        if (key.type != Node::Type::string) {
+            defer_non_string_key(mark);
+            key = Node::string({});
+            return;
+        }
         if (!frame.keys) return;
         std::string name(sv(key.text));
         const auto [it, inserted] = frame.keys->emplace(std::move(name), mark.line + 1);
         if (!inserted)
-            fail_at(mark.line, mark.column, "mapping key \"" + it->first + "\" already defined at line " + std::to_string(it->second));
+            defer(mark, "mapping key \"" + it->first + "\" already defined at line " + std::to_string(it->second));
     }
 
     void add_leaf(Node leaf, const YAML::Mark& mark, YAML::anchor_t anchor, int end_line) {
         if (anchor != 0) anchors_[anchor] = Anchored{leaf, 1};
         if (frames_.empty()) {
-            if (leaf.type == Node::Type::null) {
-                have_root_ = true;
-                return;
-            }
-            fail_at(mark.line, mark.column, "YAML documents that are values are not supported");
+            if (leaf.type != Node::Type::null) defer(mark, "YAML documents that are values are not supported");
+            have_root_ = true;
+            return;
         }
         Frame& top = frames_.back();
         Node& container = *top.node;
@@ -497,16 +512,17 @@ private:
     // Attaches a new collection to its parent (or as the document root) and returns it.
     Node* attach(Node value, const YAML::Mark& mark) {
         if (frames_.empty()) {
-            if (value.type != Node::Type::mapping)
-                fail_at(mark.line, mark.column, "YAML documents that are sequences are not supported");
+            if (value.type != Node::Type::mapping) defer(mark, "YAML documents that are sequences are not supported");
             root_ = std::move(value);
             have_root_ = true;
             return &root_;
         }
         Frame& top = frames_.back();
         Node& container = *top.node;
-        if (top.mapping && top.want_key)
-            fail_at(mark.line, mark.column, "Tree contains a non-string key; only string keys are supported");
+        if (top.mapping && top.want_key) {
+            defer_non_string_key(mark);  // a collection as a key; build on as if it were a value
+            top.pending_key = Node::string({});
+        }
         if (top.mapping) {
             container.items.push_back(MapItem{std::move(top.pending_key), std::move(value)});
             top.want_key = true;
@@ -604,6 +620,7 @@ private:
     Owner owner_;
     std::vector<RawComment> comments_;
     std::vector<RawComment> next_;
+    std::optional<Error> deferred_;
 };
 
 // Lets yaml-cpp read the caller's buffer without a second copy of the plaintext.
