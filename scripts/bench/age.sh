@@ -7,7 +7,7 @@
 #
 #   scripts/bench/age.sh [GIT_SOPS_BINARY]     (default: build/release/git-sops from install.sh)
 # Environment: RUNS, SMALL_COUNT (2000), BIG_MIB (256), AGE (age), BENCH_DIR (/dev/shm or TMPDIR).
-# Needs hyperfine, jq, age and age-keygen. Not a test: it prints a markdown table and exits 0.
+# Needs hyperfine, age and age-keygen. Not a test: it prints a markdown table and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,7 +16,7 @@ AGE=$(command -v "${AGE:-age}")
 RUNS=${RUNS:-5}
 SMALL_COUNT=${SMALL_COUNT:-2000}
 BIG_MIB=${BIG_MIB:-256}
-for tool in hyperfine jq "$AGE" age-keygen "$GIT_SOPS"; do
+for tool in hyperfine "$AGE" age-keygen "$GIT_SOPS"; do
   command -v "$tool" >/dev/null || { echo "bench/age.sh: $tool not found" >&2; exit 2; }
 done
 
@@ -35,9 +35,9 @@ head -c 1024 /dev/urandom >small
 "$AGE" -r "$R" -o small.age small
 "$GIT_SOPS" age -d -i key.txt big.age | cmp -s - big || { echo "bench/age.sh: git-sops cannot decrypt age's file" >&2; exit 1; }
 
-# bench NAME AGE_COMMAND GIT_SOPS_COMMAND: one hyperfine run holding both, results in NAME.json.
+# bench NAME AGE_COMMAND GIT_SOPS_COMMAND: one hyperfine run holding both, results in NAME.csv.
 bench() {
-  hyperfine --shell bash --runs "$RUNS" --warmup 1 --style basic --export-json "$1.json" \
+  hyperfine --shell bash --runs "$RUNS" --warmup 1 --style basic --export-csv "$1.csv" \
     -n age "$2" -n git-sops "$3" >&2
 }
 loop() { echo "for ((i = 0; i < $SMALL_COUNT; i++)); do $1; done"; }
@@ -51,13 +51,11 @@ bench dec_small "$(loop "'$AGE' -d -i key.txt -o /dev/null small.age")" \
 # Wall-clock medians, plus mean CPU time (user + system): on a shared machine the CPU time is
 # the steadier figure, since a loaded scheduler stretches wall time.
 row() {
-  jq -r --arg op "$1" '
-    def pick(n): .results[] | select(.command == n);
-    (pick("age")) as $a | (pick("git-sops")) as $g |
-    [$op, $a.median, $g.median, $g.median / $a.median, $a.user + $a.system, $g.user + $g.system,
-     ($g.user + $g.system) / ($a.user + $a.system)]
-    | "| \(.[0]) | \(.[1] * 1000 | round) ms | \(.[2] * 1000 | round) ms | \(.[3] * 100 | round / 100) " +
-      "| \(.[4] * 1000 | round) ms | \(.[5] * 1000 | round) ms | \(.[6] * 100 | round / 100) |"' "$2.json"
+  awk -F, -v op="$1" '
+    $1 == "age" { am = $4; ac = $5 + $6 }
+    $1 == "git-sops" { gm = $4; gc = $5 + $6 }
+    END { printf "| %s | %.0f ms | %.0f ms | %.2f | %.0f ms | %.0f ms | %.2f |\n",
+                 op, am * 1000, gm * 1000, gm / am, ac * 1000, gc * 1000, gc / ac }' "$2.csv"
 }
 echo
 echo "age $("$AGE" --version) vs $("$GIT_SOPS" --version), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each"
