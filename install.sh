@@ -27,7 +27,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" -DGITSOPS_TESTS=OFF >/dev/null
+# Tests are configured too (but not built here) so scripts/test.sh reuses these objects.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" >/dev/null
 cmake --build "$BUILD_DIR" --target git-sops
 if [ -w "$PREFIX/bin" ] || [ "$(id -u)" -eq 0 ]; then
   cmake --install "$BUILD_DIR" >/dev/null

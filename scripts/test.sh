@@ -3,10 +3,11 @@
 # git, interop with the age CLI and the Node peers). Pass extra CTest arguments, e.g. -R age.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=${BUILD_DIR:-build/test}
+# The same Release tree install.sh builds, so CI compiles every object once.
+BUILD_DIR=${BUILD_DIR:-build/release}
 SHARED=${SHARED:-$(cd .. && pwd)/shared}
 
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} \
       -DGITSOPS_SHARED="$SHARED" ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD_DIR"
 
