@@ -1,0 +1,267 @@
+// Scratch folder on tmpfs with signal-safe removal, the editor, and /dev/tty questions.
+#include "lifecycle/editor.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/io.hpp"
+#include "keys/keys.hpp"
+
+extern char** environ;
+
+namespace gitsops::lifecycle {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+// ---- removal from a signal handler ----------------------------------------------------------------
+// The handler may run at any moment, so it touches only these preallocated globals and makes
+// only system calls (getdents64, unlinkat, rmdir, sigaction, raise).
+
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+char g_folder[PATH_MAX];
+volatile sig_atomic_t g_folder_fd = -1;
+struct sigaction g_previous[sizeof kSignals / sizeof kSignals[0]];
+
+void remove_folder_async_safe() {
+    int fd = g_folder_fd;
+    if (fd < 0) return;
+    g_folder_fd = -1;
+    alignas(8) char buf[4096];
+    for (int pass = 0; pass < 4; ++pass) {  // a few passes: entries may move while we read
+        ::lseek(fd, 0, SEEK_SET);
+        long n;
+        bool any = false;
+        while ((n = ::syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+                off += d->d_reclen;
+                const char* name = d->d_name;
+                if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+                if (::unlinkat(fd, name, 0) != 0) ::unlinkat(fd, name, AT_REMOVEDIR);
+                any = true;
+            }
+        }
+        if (!any) break;
+    }
+    ::close(fd);
+    ::rmdir(g_folder);
+}
+
+void on_fatal_signal(int sig) {
+    remove_folder_async_safe();
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(sig, &dfl, nullptr);
+    ::raise(sig);  // delivered when this handler returns: the process dies of the signal it got
+}
+
+void install_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : kSignals) sigaddset(&sa.sa_mask, s);  // one handler at a time
+    // No SA_RESTART: waitpid on the editor returns EINTR rather than hiding the signal.
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &g_previous[i]);
+}
+
+void restore_handlers() {
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &g_previous[i], nullptr);
+}
+
+std::optional<fs::path> memory_base() {
+    for (const char* var : {"XDG_RUNTIME_DIR"}) {
+        auto v = io::getenv(var);
+        if (v && !v->empty() && is_memory_backed(*v)) return fs::path(*v);
+    }
+    if (is_memory_backed("/dev/shm")) return fs::path("/dev/shm");
+    return std::nullopt;
+}
+
+// The environment of the editor: ours without SOPS_AGE_KEY (an editor has no use for keys).
+std::vector<std::string> editor_environment() {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+        if (!std::string_view(*e).starts_with("SOPS_AGE_KEY=")) env.emplace_back(*e);
+    return env;
+}
+
+std::optional<std::string> find_on_path(std::string_view name) {
+    auto path = io::getenv("PATH");
+    std::string_view rest = path ? std::string_view(*path) : std::string_view("/usr/bin:/bin");
+    while (true) {
+        auto colon = rest.find(':');
+        std::string dir(rest.substr(0, colon));
+        if (dir.empty()) dir = ".";
+        std::string candidate = dir + "/" + std::string(name);
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) return std::nullopt;
+        rest.remove_prefix(colon + 1);
+    }
+}
+
+std::vector<std::string> editor_command() {
+    for (const char* var : {"SOPS_EDITOR", "EDITOR"}) {
+        auto v = io::getenv(var);
+        if (!v || v->empty()) continue;
+        auto words = keys::split_command(*v);
+        if (words.empty()) continue;
+        return words;
+    }
+    for (const char* name : {"vim", "nano", "vi"})
+        if (find_on_path(name)) return {name};
+    throw Error("no editor found: set SOPS_EDITOR or EDITOR, or install vim, nano or vi", exit_code::no_editor);
+}
+
+}  // namespace
+
+bool is_memory_backed(const fs::path& dir) {
+    struct statfs st {};
+    if (::statfs(dir.c_str(), &st) != 0) return false;
+    auto type = static_cast<unsigned long>(st.f_type);
+    return type == TMPFS_MAGIC || type == RAMFS_MAGIC;
+}
+
+// ---- Scratch -------------------------------------------------------------------------------------------
+
+Scratch::Scratch(std::string_view basename, bool allow_disk) {
+    if (g_folder_fd >= 0) throw Error("internal: one scratch folder at a time");
+    fs::path base;
+    if (auto mem = memory_base()) {
+        base = *mem;
+    } else if (allow_disk) {
+        auto tmp = io::getenv("TMPDIR");
+        base = tmp && !tmp->empty() ? fs::path(*tmp) : fs::path("/tmp");
+        memory_backed_ = false;
+    } else {
+        throw Error(
+            "no memory-backed folder for the plaintext: neither $XDG_RUNTIME_DIR nor /dev/shm is tmpfs. Mount one, "
+            "or pass --allow-disk to accept the plaintext on persistent disk in $TMPDIR while you edit");
+    }
+    std::string templ = (base / "git-sops-edit.XXXXXX").string();
+    if (templ.size() >= PATH_MAX) throw Error(base.string(), "path too long");
+    if (::mkdtemp(templ.data()) == nullptr) throw Error(base.string(), "cannot create a private folder: " + errno_text(errno));
+    folder_ = templ;
+    file_ = folder_ / std::string(basename);
+    int fd = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        ::rmdir(folder_.c_str());
+        throw Error(folder_.string(), "cannot open: " + errno_text(e));
+    }
+    std::strncpy(g_folder, folder_.c_str(), sizeof g_folder - 1);
+    g_folder_fd = fd;
+    install_handlers();
+}
+
+Scratch::~Scratch() {
+    // Overwrite what the file holds now (the editor may have replaced it) before removing it:
+    // tmpfs pages are not cleared when freed.
+    int fd = ::open(file_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            std::vector<char> zeros(4096, 0);
+            for (off_t left = st.st_size; left > 0;) {
+                ssize_t w = ::write(fd, zeros.data(), static_cast<std::size_t>(std::min<off_t>(left, 4096)));
+                if (w <= 0) break;
+                left -= w;
+            }
+            ::fsync(fd);
+        }
+        ::close(fd);
+    }
+    // Block the signals while the handler's state is torn down, so it never sees half of it.
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (int s : kSignals) sigaddset(&block, s);
+    ::sigprocmask(SIG_BLOCK, &block, &old);
+    remove_folder_async_safe();
+    std::error_code ec;
+    fs::remove_all(folder_, ec);
+    restore_handlers();
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+}
+
+void Scratch::write(std::span<const std::uint8_t> bytes) const {
+    int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(file_.string(), "cannot create: " + errno_text(errno));
+    try {
+        io::write_all(fd, bytes);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
+}
+
+SecureBytes Scratch::read() const { return io::read_file_secure(file_); }
+
+// ---- editor and terminal ------------------------------------------------------------------------
+
+void run_editor(const fs::path& file) {
+    std::vector<std::string> argv = editor_command();
+    argv.push_back(file.string());
+    std::vector<std::string> env = editor_environment();
+    std::vector<char*> args, envp;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
+    if (rc != 0) throw Error("cannot start the editor '" + argv[0] + "': " + errno_text(rc), exit_code::no_editor);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) throw Error("waiting for the editor: " + errno_text(errno));
+    }
+    if (WIFSIGNALED(status))
+        throw Error("the editor '" + argv[0] + "' was killed by signal " + std::to_string(WTERMSIG(status)));
+    if (WEXITSTATUS(status) != 0)
+        throw Error("the editor '" + argv[0] + "' exited with status " + std::to_string(WEXITSTATUS(status)));
+}
+
+std::optional<bool> ask_tty(std::string_view question, bool default_yes) {
+    int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string prompt = std::string(question) + (default_yes ? " [Y/n] " : " [y/N] ");
+    try {
+        io::write_all(fd, prompt);
+    } catch (const Error&) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    std::string answer;
+    char c;
+    for (;;) {
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n' || c == '\r') break;
+        answer += c;
+    }
+    ::close(fd);
+    while (!answer.empty() && answer.back() == ' ') answer.pop_back();
+    while (!answer.empty() && answer.front() == ' ') answer.erase(0, 1);
+    if (answer.empty()) return default_yes;
+    return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+}  // namespace gitsops::lifecycle
