@@ -204,9 +204,9 @@ std::string render_sarif(std::span<const Occurrence> occurrences, std::string_vi
     std::string rules;
     for (std::size_t i = 0; i < std::size(kAllKinds); ++i) rules += (i ? "," : "") + sarif_rule(kAllKinds[i]);
     return "{\"$schema\":\"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json\","
-           "\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"git-sops\",\"version\":" +
-           json_string(tool_version) + ",\"rules\":[" + rules + "]}},\n\"results\":[" + joined(occurrences, sarif_result) +
-           "]}]}\n";
+           "\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"git-sops\"," +
+           (tool_version.empty() ? std::string() : "\"version\":" + json_string(tool_version) + ",") + "\"rules\":[" +
+           rules + "]}},\n\"results\":[" + joined(occurrences, sarif_result) + "]}]}\n";
 }
 
 }  // namespace gitsops::policy

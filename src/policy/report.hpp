@@ -34,7 +34,8 @@ Tally tally(std::span<const Occurrence> occurrences);
 std::string render_text(std::span<const Occurrence> occurrences, std::string_view line_prefix = {});
 // {"findings": [...], "errors": N, "warnings": N}; documents are 0-based ("document_index").
 std::string render_json(std::span<const Occurrence> occurrences);
-// One run whose driver lists every rule git-sops has, so a clean run still documents them.
+// One run whose driver lists every rule git-sops has, so a clean run still documents them;
+// `tool_version` may be empty (then the driver has no version).
 std::string render_sarif(std::span<const Occurrence> occurrences, std::string_view tool_version);
 
 }  // namespace gitsops::policy
