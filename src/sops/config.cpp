@@ -214,11 +214,11 @@ std::optional<CreationRule> Config::find_rule(std::string_view path_relative_to_
     return std::nullopt;
 }
 
-std::optional<fs::path> find_config(const std::optional<std::string>& explicit_path) {
+std::optional<fs::path> find_config(const std::optional<std::string>& explicit_path, const fs::path& start) {
     if (explicit_path && !explicit_path->empty()) return fs::path(*explicit_path);
     if (auto env = io::getenv("SOPS_CONFIG"); env && !env->empty()) return fs::path(*env);
     std::error_code ec;
-    fs::path dir = fs::current_path(ec);
+    fs::path dir = start.empty() ? fs::current_path(ec) : absolute_normal(start);
     if (ec) return std::nullopt;
     for (int i = 0; i < kMaxDepth; ++i) {
         fs::path candidate = dir / ".sops.yaml";

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -310,8 +311,9 @@ private:
     std::vector<std::shared_ptr<const Rule>> rules_;
 };
 
-// The config to use: `explicit_path` (--config), else $SOPS_CONFIG, else `.sops.yaml` in the
-// current directory or one of its 100 nearest parents. Empty when there is none.
-std::optional<std::filesystem::path> find_config(const std::optional<std::string>& explicit_path);
+// The config to use: `explicit_path` (--config), else $SOPS_CONFIG, else `.sops.yaml` in `start`
+// (default: the current directory, as sops) or one of its 100 nearest parents. Empty when none.
+std::optional<std::filesystem::path> find_config(const std::optional<std::string>& explicit_path,
+                                                 const std::filesystem::path& start = {});
 
 }  // namespace gitsops::sops

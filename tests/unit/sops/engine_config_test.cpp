@@ -137,6 +137,9 @@ TEST_CASE("engine: the config is found upward from the working directory, or nam
         CHECK(find_config(std::nullopt) == fs::path("/env/config.yaml"));
         ::unsetenv("SOPS_CONFIG");
     }
+    auto from_start = find_config(std::nullopt, t.path / "a" / "b");
+    REQUIRE(from_start);
+    CHECK(fs::equivalent(*from_start, cfg));
     // No creation_rules key: no config as far as encryption is concerned.
     Config none = Config::load(t.write("empty.yaml", "stores:\n  json:\n    indent: 4\n"));
     CHECK(!none.has_creation_rules());
