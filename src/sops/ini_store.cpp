@@ -366,20 +366,25 @@ void write_section(std::string& out, std::string_view name, const std::vector<Ou
     (void)name;
 }
 
-std::string write_ini(const Node& doc, const Node* metadata) {
+// One INI file from the sections of every document, as sops' encodeTree does; the metadata
+// section, when given, follows each document's sections (sops appends it to every branch).
+std::string write_ini(const Documents& docs, const Node* metadata) {
     struct Entry {
         std::string_view name;
         const Node* section;
     };
     std::vector<Entry> sections;
-    for (const auto& item : doc.items) {
-        if (item.is_comment()) continue;
-        if (item.value.type != Node::Type::mapping)
-            throw Error("Error encoding section: Section values should always be TreeBranches", exit_code::error_dumping_tree);
-        if (item.key.text.empty()) throw Error("Error encoding section: empty section name", exit_code::error_dumping_tree);
-        sections.push_back({sv(item.key.text), &item.value});
+    for (const auto& doc : docs) {
+        for (const auto& item : doc.items) {
+            if (item.is_comment()) continue;
+            if (item.value.type != Node::Type::mapping)
+                throw Error("Error encoding section: Section values should always be TreeBranches",
+                            exit_code::error_dumping_tree);
+            if (item.key.text.empty()) throw Error("Error encoding section: empty section name", exit_code::error_dumping_tree);
+            sections.push_back({sv(item.key.text), &item.value});
+        }
+        if (metadata) sections.push_back({detail::kMetadataKey, metadata});
     }
-    if (metadata) sections.push_back({detail::kMetadataKey, metadata});
     std::string out;
     for (std::size_t i = 0; i < sections.size(); ++i) {
         std::string_view comment;
@@ -431,15 +436,13 @@ public:
     }
 
     std::string emit_plain(const Documents& docs) const override {
-        std::string out;
-        for (const auto& doc : docs) out += write_ini(doc, nullptr);
-        return out;
+        return write_ini(docs, nullptr);
     }
 
     std::string emit_encrypted(const Documents& docs, const Node& metadata) const override {
-        if (docs.empty()) throw Error("no document to write", exit_code::error_dumping_tree);
-        for (const auto& item : docs[0].items)
-            if (!item.is_comment()) detail::check_reserved_key(sv(item.key.text), false);
+        for (const auto& doc : docs)
+            for (const auto& item : doc.items)
+                if (!item.is_comment()) detail::check_reserved_key(sv(item.key.text), false);
         Node flat = flat::flatten(metadata, "");
         for (auto& item : flat.items) {
             if (item.value.type != Node::Type::string) continue;
@@ -450,7 +453,7 @@ public:
             }
             item.value.text = std::move(escaped);
         }
-        return write_ini(docs[0], &flat);
+        return write_ini(docs, &flat);
     }
 
     std::string emit_value(const Node& value) const override {

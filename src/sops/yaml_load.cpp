@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "sops/utf8.hpp"
 #include "sops/yaml_scalar.hpp"
 
 namespace gitsops::sops::yaml {
@@ -177,10 +178,14 @@ public:
     }
 
     void OnDocumentStart(const YAML::Mark& mark) override {
+        // yaml-cpp 0.7 can loop on stray text after a document, starting empty documents at the
+        // same place forever; a second start at one position is that text.
+        if (last_document_start_ && *last_document_start_ == mark.pos)
+            fail_at(mark.line, mark.column, "unexpected content after the end of a document");
+        last_document_start_ = mark.pos;
         if (in_document_) finish_document(static_cast<std::size_t>(mark.pos));
         in_document_ = true;
         root_ = Node::mapping();
-        have_root_ = false;
         frames_.clear();
         closed_.clear();
         anchors_.clear();
@@ -201,10 +206,29 @@ public:
             add_leaf(Node::null_value(), mark, anchor, src_.line_of(pos));
             return;
         }
-        // An empty value: no token, so whatever a comment on this line follows stays its owner.
+        // An empty value has no token of its own: the comments after the previous node have not
+        // been read yet and keep their owner and closed collections. Adding the item may move the
+        // collection that was the container's last child; those references follow it.
         const Owner kept = owner_;
+        Node* last = frames_.empty() ? nullptr : last_child(*frames_.back().node);
         add_leaf(Node::null_value(), mark, anchor, -1);
         owner_ = kept;
+        if (last) {
+            Node* moved = second_last_child(*frames_.back().node);
+            for (auto& c : closed_)
+                if (c.node == last) c.node = moved;
+            if (owner_.container == last) owner_.container = moved;
+        }
+    }
+
+    static Node* last_child(Node& n) {
+        if (n.type == Node::Type::mapping) return n.items.empty() ? nullptr : &n.items.back().value;
+        return n.elements.empty() ? nullptr : &n.elements.back();
+    }
+
+    static Node* second_last_child(Node& n) {
+        if (n.type == Node::Type::mapping) return n.items.size() < 2 ? nullptr : &n.items[n.items.size() - 2].value;
+        return n.elements.size() < 2 ? nullptr : &n.elements[n.elements.size() - 2];
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
@@ -489,7 +513,6 @@ private:
         if (anchor != 0) anchors_[anchor] = Anchored{leaf, 1};
         if (frames_.empty()) {
             if (leaf.type != Node::Type::null) defer(mark, "YAML documents that are values are not supported");
-            have_root_ = true;
             return;
         }
         Frame& top = frames_.back();
@@ -514,7 +537,6 @@ private:
         if (frames_.empty()) {
             if (value.type != Node::Type::mapping) defer(mark, "YAML documents that are sequences are not supported");
             root_ = std::move(value);
-            have_root_ = true;
             return &root_;
         }
         Frame& top = frames_.back();
@@ -608,7 +630,7 @@ private:
     const Source& src_;
     Documents& docs_;
     bool in_document_ = false;
-    bool have_root_ = false;
+    std::optional<int> last_document_start_;
     bool check_duplicates_ = false;
     Node root_;
     std::vector<Frame> frames_;
@@ -637,6 +659,34 @@ std::string_view strip_bom(std::string_view text) {
     return text;
 }
 
+// go-yaml's reader accepts only well-formed UTF-8 and the printable characters of YAML 1.1
+// (tab, line breaks, NEL and the printable ranges); yaml-cpp is laxer, so check first.
+void check_characters(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        if (b >= 0x20 && b <= 0x7E) {
+            ++i;
+            continue;
+        }
+        const utf8::Rune r = utf8::decode(text, i);
+        const char32_t c = r.value;
+        const bool allowed = r.valid && (c == 0x09 || c == 0x0A || c == 0x0D || c == 0x85 || (c >= 0xA0 && c <= 0xD7FF) ||
+                                         (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF));
+        if (!allowed) {
+            int line = 0;
+            std::size_t line_start = 0;
+            for (std::size_t k = 0; k < i; ++k)
+                if (text[k] == '\n') {
+                    ++line;
+                    line_start = k + 1;
+                }
+            fail_at(line, static_cast<int>(i - line_start),
+                    r.valid ? "control characters are not allowed" : "invalid UTF-8 in YAML input");
+        }
+        i += r.width;
+    }
+}
+
 void reject_other_encodings(std::string_view text) {
     if (text.size() >= 2 && ((text[0] == '\xFE' && text[1] == '\xFF') || (text[0] == '\xFF' && text[1] == '\xFE')))
         throw Error("1:1: UTF-16 YAML is not supported; convert the file to UTF-8", exit_code::could_not_read_input);
@@ -647,6 +697,7 @@ void reject_other_encodings(std::string_view text) {
 Documents load_documents(std::string_view text) {
     reject_other_encodings(text);
     text = strip_bom(text);
+    check_characters(text);
     Documents docs;
     const Source src(text);
     ViewBuffer buffer(text);

@@ -2,8 +2,8 @@
 // escaping and layout, dotenv and INI details, comment placement, and bad or huge input.
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <string>
 #include <vector>
@@ -375,6 +375,18 @@ TEST_CASE("comments in sequences of mappings stay in the sequence") {
           "s:\n    # first\n    - a: 1\n      # in item\n      b: 2\n    # second\n    - c: 3\n");
 }
 
+TEST_CASE("empty values after nested collections keep pending comments in place") {
+    const Documents docs = yaml::load_documents("s:\n  - a: 1 # c\n  -\n  - b: [1] # d\n  -\nx: # e\n");
+    const Node& s = *docs[0].find("s");
+    REQUIRE(s.elements.size() == 4);
+    CHECK(s.elements[3] == Node::null_value());
+    CHECK(s.elements[0].items[0].key == Node::comment(" c", true));
+    CHECK(s.elements[1] == Node::null_value());
+    CHECK(s.elements[2].find("b")->elements[0] == Node::comment(" d"));
+    CHECK(docs[0].items[1].key == Node::comment(" e"));
+    CHECK(*docs[0].find("x") == Node::null_value());
+}
+
 // ---- bad YAML ---------------------------------------------------------------------------------
 
 TEST_CASE("bad YAML is refused with its position") {
@@ -386,7 +398,11 @@ TEST_CASE("bad YAML is refused with its position") {
                   {"[a]: x\n", "1:1: Tree contains a non-string key"},
                   {"- a\n- b\n", "1:1: YAML documents that are sequences are not supported"},
                   {"just a scalar\n", "1:1: YAML documents that are values are not supported"},
-                  {"a: *nope\n", "1:4: "}},
+                  {"a: *nope\n", "1:4: "},
+                  {"a: b\xff\n", "1:5: invalid UTF-8"},
+                  {"a: \"\xed\xa0\x80\"\n", "1:5: invalid UTF-8"},
+                  {"a: 1\nb: x\x7f\n", "2:5: control characters are not allowed"},
+                  {"a: {x: 1}\n}\n", "2:1: "}},
                  [](const std::string& text) { yaml::load_documents(text); });
     try {
         yaml::load_documents("a: [1,\n");
@@ -434,14 +450,15 @@ TEST_CASE("50 MiB of YAML and JSON load in reasonable time") {
         json_text += (i ? ",\"key_" : "\"key_") + n + "\": \"some value string number " + n + " with text\"";
     }
     json_text += "}";
-    const auto t0 = std::chrono::steady_clock::now();
+    // Processor time, so a busy build machine does not fail the test.
+    const std::clock_t t0 = std::clock();
     const Documents y = make_store(Format::yaml)->load_plain(yaml_text);
-    const auto t1 = std::chrono::steady_clock::now();
+    const std::clock_t t1 = std::clock();
     const Documents j = make_store(Format::json)->load_plain(json_text);
-    const auto t2 = std::chrono::steady_clock::now();
+    const std::clock_t t2 = std::clock();
     CHECK(y[0].items.size() == j[0].items.size());
-    CHECK(std::chrono::duration<double>(t1 - t0).count() < 30);
-    CHECK(std::chrono::duration<double>(t2 - t1).count() < 10);
+    CHECK(static_cast<double>(t1 - t0) / CLOCKS_PER_SEC < 20);
+    CHECK(static_cast<double>(t2 - t1) / CLOCKS_PER_SEC < 5);
 }
 
 // ---- Go number and time forms -----------------------------------------------------------------
