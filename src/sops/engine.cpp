@@ -1,5 +1,6 @@
 // Encrypting and decrypting documents (sops.go walkBranch/walkSlice, Encrypt, Decrypt) and the
 // file-level flows built on them.
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -397,10 +398,30 @@ OpenedFile open_encrypted(std::string_view bytes, Format format, const StoreConf
 
 bool same_plaintext(const OpenedFile& previous, const Documents& plaintext) { return previous.plaintext == plaintext; }
 
+bool same_recipients(const Metadata& md, const std::vector<std::vector<std::string>>& groups) {
+    if (md.key_groups.size() != groups.size()) return false;
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const KeyGroup& g = md.key_groups[i];
+        if (!g.others.empty() && g.key_count() != g.age.size()) return false;
+        std::vector<std::string> have, want(groups[i].begin(), groups[i].end());
+        for (const auto& e : g.age) have.push_back(e.recipient);
+        std::sort(have.begin(), have.end());
+        std::sort(want.begin(), want.end());
+        if (have != want) return false;
+    }
+    return true;
+}
+
 std::string reencrypt(const OpenedFile& previous, std::string_view previous_bytes, Documents plaintext, Format format,
-                      const StoreConfig& config) {
-    if (same_plaintext(previous, plaintext)) return std::string(previous_bytes);
+                      const StoreConfig& config, const CreationRule* rule) {
+    const bool rewrap = rule && !same_recipients(previous.metadata, rule->age_groups);
+    if (!rewrap && same_plaintext(previous, plaintext)) return std::string(previous_bytes);
     Metadata md = previous.metadata;
+    if (rewrap) {
+        int threshold = rule->shamir_threshold;
+        md.key_groups = wrap_data_key(previous.key, rule->age_groups, threshold);
+        md.shamir_threshold = threshold;
+    }
     if (version_older_than_ours(md.version)) md.version = std::string(kSopsVersion);
     IvStash stash = previous.stash;
     stash.rewind();

@@ -252,12 +252,16 @@ OpenedFile open_encrypted(std::string_view bytes, Format format, const StoreConf
                           bool ignore_mac = false);
 // True when `plaintext` is the plaintext of `previous` (then its bytes can be kept as they are).
 bool same_plaintext(const OpenedFile& previous, const Documents& plaintext);
-// Encrypts `plaintext` as the next version of `previous`: same data key and key entries,
-// same selector, IVs of unchanged (path, value) pairs reused, new lastmodified and MAC, version
-// raised to ours when older (as `sops edit`). When the plaintext is unchanged, returns
-// `previous_bytes` as they are.
+// True when the file's keys are exactly these age recipients, group by group (order inside a
+// group does not matter, as sops' updatekeys compares them), and nothing else.
+bool same_recipients(const Metadata& metadata, const std::vector<std::vector<std::string>>& recipient_groups);
+// Encrypts `plaintext` as the next version of `previous`: same data key, same selector, IVs of
+// unchanged (path, value) pairs reused, new lastmodified and MAC, version raised to ours when
+// older (as `sops edit`). The key entries stay as they are, unless `rule` asks for other
+// recipients: then the same data key is wrapped anew for them (as `sops updatekeys`).
+// When neither the plaintext nor the recipients changed, returns `previous_bytes` as they are.
 std::string reencrypt(const OpenedFile& previous, std::string_view previous_bytes, Documents plaintext, Format format,
-                      const StoreConfig& config = {});
+                      const StoreConfig& config = {}, const CreationRule* rule = nullptr);
 
 // ---- --extract ---------------------------------------------------------------------------------
 

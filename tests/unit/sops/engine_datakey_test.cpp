@@ -157,3 +157,34 @@ TEST_CASE("engine: reencrypt keeps the bytes of an unchanged file and the key en
     CHECK(next.plaintext == changed);
     CHECK(same(next.key, prev.key));
 }
+
+TEST_CASE("engine: reencrypt wraps the same data key anew when the rule's recipients changed") {
+    Key a, b;
+    CreationRule rule;
+    rule.age_groups = {{a.pair.recipient}};
+    const std::string plain = "user: admin\npassword: hunter2\n";
+    std::string v1 = encrypt_plaintext(plain, rule, Format::yaml, Format::yaml, {}, {});
+    FixedIdentities ids_a(a.identities());
+    OpenedFile prev = open_encrypted(v1, Format::yaml, {}, ids_a);
+    Documents same_docs = load_plain_for_encryption(plain, Format::yaml);
+
+    CHECK(same_recipients(prev.metadata, rule.age_groups));
+    CHECK(reencrypt(prev, v1, same_docs, Format::yaml, {}, &rule) == v1);
+
+    CreationRule wider = rule;
+    wider.age_groups = {{b.pair.recipient, a.pair.recipient}};
+    CHECK(!same_recipients(prev.metadata, wider.age_groups));
+    std::string v2 = reencrypt(prev, v1, same_docs, Format::yaml, {}, &wider);
+    CHECK(v2 != v1);
+    FixedIdentities ids_b(b.identities());
+    OpenedFile next = open_encrypted(v2, Format::yaml, {}, ids_b);
+    CHECK(same(next.key, prev.key));
+    CHECK(next.plaintext == prev.plaintext);
+    // Unchanged values keep their ciphertext under the same data key.
+    auto line_of = [](const std::string& text, std::string_view prefix) {
+        auto at = text.find(prefix);
+        return text.substr(at, text.find('\n', at) - at);
+    };
+    CHECK(line_of(v2, "password:") == line_of(v1, "password:"));
+    CHECK(next.metadata.age_recipients() == std::vector<std::string>{b.pair.recipient, a.pair.recipient});
+}
