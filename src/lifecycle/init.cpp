@@ -33,7 +33,8 @@ struct Target {
     std::string id;     // what records call the rule
 };
 
-Target choose_target(const std::optional<SopsYaml>& config, const std::string& rule) {
+Target choose_target(const std::optional<SopsYaml>& config, const std::string& rule,
+                     const std::optional<std::string>& remembered) {
     Target t;
     if (!config) {
         if (all_digits(rule))
@@ -54,6 +55,14 @@ Target choose_target(const std::optional<SopsYaml>& config, const std::string& r
         t.kind = Target::Kind::append;
         t.regex = t.id = rule;
         return t;
+    }
+    for (const auto& r : config->rules()) {
+        if (remembered && r.id() == *remembered) {
+            t.kind = Target::Kind::existing;
+            t.index = r.index;
+            t.id = r.id();
+            return t;
+        }
     }
     if (config->rules().size() == 1) {
         t.kind = Target::Kind::existing;
@@ -110,6 +119,23 @@ std::size_t files_without(const Workspace& ws, const SopsYaml& config, const std
     return n;
 }
 
+// Without --rule in a .sops.yaml with several rules: the rule init recorded for the context in
+// use (--context, else kubectl's current one), so that `init --force` needs no flag either.
+std::optional<std::string> remembered_rule(const std::optional<SopsYaml>& config, const Records& records,
+                                           const InitOptions& options) {
+    if (!options.rule.empty() || !config || config->rules().size() < 2 || options.cluster.no_cluster ||
+        records.all().empty())
+        return std::nullopt;
+    keys::Cluster pointed(keys::ClusterSecret{options.cluster.context.value_or(""), {}, {}});
+    std::optional<std::string> found;
+    for (const auto& rec : records.all()) {
+        if (rec.no_cluster || rec.secret.context != pointed.context()) continue;
+        if (found) return std::nullopt;  // two rules for one context: let the user say which
+        found = rec.rule;
+    }
+    return found;
+}
+
 }  // namespace
 
 void init(const InitOptions& options) {
@@ -117,7 +143,7 @@ void init(const InitOptions& options) {
     Records records = ws.records();
     std::optional<SopsYaml> config;
     if (ws.has_config()) config = ws.config();
-    const Target target = choose_target(config, options.rule);
+    const Target target = choose_target(config, options.rule, remembered_rule(config, records, options));
     const ClusterRecord* record = records.by_rule(target.id);
     const bool no_cluster = options.cluster.no_cluster;
 

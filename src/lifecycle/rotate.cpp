@@ -103,17 +103,33 @@ std::optional<std::string> only_recipient(const keys::SecretEntries& entries, st
     return r[0];
 }
 
-std::size_t choose_rule(const Workspace& ws, const SopsYaml& config, const std::string& spec) {
+// The rule to rotate: --rule; else the only rule init recorded; else, with several clusters, the
+// one whose context is --context or kubectl's current context (the cluster you are pointing at);
+// else the only rule there is.
+std::size_t choose_rule(const Workspace& ws, const SopsYaml& config, const std::string& spec,
+                        const ClusterOptions& options) {
     if (!spec.empty()) {
         if (auto i = config.find_rule(spec)) return *i;
         throw Error(config.path().string() + " has no rule '" + spec + "' (give its position or its path_regex)");
     }
-    std::vector<std::size_t> recorded;
+    std::vector<std::pair<std::size_t, const ClusterRecord*>> recorded;
     const Records records = ws.records();
     for (const auto& rec : records.all())
         for (const auto& r : config.rules())
-            if (r.id() == rec.rule) recorded.push_back(r.index);
-    if (recorded.size() == 1) return recorded[0];
+            if (r.id() == rec.rule) recorded.emplace_back(r.index, &rec);
+    if (recorded.size() == 1) return recorded[0].first;
+    if (recorded.size() > 1 && !options.no_cluster) {
+        keys::Cluster pointed(keys::ClusterSecret{options.context.value_or(""), {}, {}});
+        const std::string& context = pointed.context();
+        std::vector<std::size_t> here;
+        for (const auto& [index, rec] : recorded)
+            if (!rec->no_cluster && rec->secret.context == context) here.push_back(index);
+        if (here.size() == 1) {
+            note("rotating the key of context " + context + ": " + config.rules()[here[0]].describe() +
+                 " (--rule chooses another)");
+            return here[0];
+        }
+    }
     if (config.rules().size() == 1) return 0;
     std::string list;
     for (const auto& r : config.rules()) list += "\n  " + r.describe();
@@ -402,7 +418,7 @@ std::vector<std::string> still_old(const Workspace& ws, const std::vector<std::s
 
 void finish(const Workspace& ws, const RotateOptions& options) {
     const SopsYaml config = ws.config();
-    const std::size_t i = choose_rule(ws, config, options.rule);
+    const std::size_t i = choose_rule(ws, config, options.rule, options.cluster);
     Records records = ws.records();
     const ClusterRecord* record = records.by_rule(config.rules()[i].id());
     if (options.cluster.no_cluster || (record && record->no_cluster && !options.cluster.context)) {
@@ -463,7 +479,7 @@ void rotate(const RotateOptions& options) {
         return;
     }
     const SopsYaml config = ws.config();
-    rotate_rule(ws, choose_rule(ws, config, options.rule), options.cluster);
+    rotate_rule(ws, choose_rule(ws, config, options.rule, options.cluster), options.cluster);
 }
 
 }  // namespace gitsops::lifecycle

@@ -20,7 +20,7 @@ F=apps/grafana-secret.yaml
 # ---- a new file starts from a Secret skeleton and is encrypted by its rule ------------------------
 editor fill 'sed -i "s/  key: value/  admin-user: admin\n  admin-password: hunter2\n  api-token: t0ken/" "$1"'
 EDITOR="$T_BIN/fill" "$GIT_SOPS" edit "$F" 2>"$OUT/new.err"
-check_eq "edit of a new file exits 0 ($(cat "$OUT/new.err"))" 0 "$?"
+rc=$?; check_eq "edit of a new file exits 0 ($(cat "$OUT/new.err"))" 0 "$rc"
 check "the new file is encrypted for the cluster key" grep -qF "recipient: $pub" "$F"
 check "values are encrypted" grep -q 'admin-password: ENC\[AES256_GCM' "$F"
 check "no plaintext value in the file" bash -c "! grep -q hunter2 '$F'"
@@ -33,7 +33,7 @@ no_leak "new file"
 # ---- one value changed: only that value's ciphertext (and lastmodified, mac) change ------------------
 editor change 'sed -i "s/hunter2/correct-horse/" "$1"'
 EDITOR="$T_BIN/change" "$GIT_SOPS" edit "$F" 2>"$OUT/change.err"
-check_eq "edit exits 0 ($(cat "$OUT/change.err"))" 0 "$?"
+rc=$?; check_eq "edit exits 0 ($(cat "$OUT/change.err"))" 0 "$rc"
 check "without SOPS_AGE_KEY the key came from the cluster" grep -q 'using the age key of secret flux-system/sops-age' "$OUT/change.err"
 changed=$(git diff -U0 -- "$F" | grep '^[-+] ' | sed 's/^[-+] *//; s/:.*//' | sort -u | tr '\n' ' ')
 check_eq "git diff shows only the changed value, lastmodified and mac" "admin-password lastmodified mac " "$changed"
@@ -46,7 +46,7 @@ no_leak "one value changed"
 # ---- SOPS_EDITOR wins over EDITOR; the editor command is split shell-style -------------------------------
 editor with-arg 'v=$1; shift; sed -i "s/t0ken/$v/" "$1"'
 SOPS_EDITOR="'$T_BIN/with-arg' 'n3w t0ken'" EDITOR=false "$GIT_SOPS" edit "$F" 2>"$OUT/split.err"
-check_eq "SOPS_EDITOR with a quoted argument ($(cat "$OUT/split.err"))" 0 "$?"
+rc=$?; check_eq "SOPS_EDITOR with a quoted argument ($(cat "$OUT/split.err"))" 0 "$rc"
 check_eq "the quoted argument arrived as one word" "n3w t0ken" "$(show "$F" | sed -n 's/.*api-token: //p')"
 git commit -qam split
 
@@ -84,7 +84,7 @@ if [ $n -eq 1 ]; then cp "$1" "'"$OUT"'/good"; printf "stringData: [unclosed\n" 
 else cp "'"$OUT"'/good" "$1"; sed -i "s/admin$/root/" "$1"; fi'
 rm -f "$OUT/count"
 printf '\n' | EDITOR="$T_BIN/twice" script -qec "'$GIT_SOPS' edit '$F'" /dev/null >"$OUT/twice.out" 2>&1
-check_eq "invalid then fixed: exit 0 ($(tr -d '\r' <"$OUT/twice.out" | tail -3))" 0 "$?"
+rc=$?; check_eq "invalid then fixed: exit 0 ($(tr -d '\r' <"$OUT/twice.out" | tail -3))" 0 "$rc"
 check_eq "the editor ran twice" 2 "$(cat "$OUT/count")"
 check "the prompt was shown on the terminal" grep -q 'Reopen the editor' "$OUT/twice.out"
 check_eq "the fix was saved" "root" "$(show "$F" | sed -n 's/.*admin-user: //p')"
