@@ -6,9 +6,10 @@
 //
 // Typical flows:
 //   decrypt:  load_encrypted -> get_data_key -> decrypt_documents -> emit_plain
-//   encrypt:  load_plain_for_encryption -> new_metadata -> encrypt_documents -> emit_encrypted
+//   encrypt:  encrypt_plaintext (= load_plain_for_encryption -> generate_data_key ->
+//             wrap_data_key -> new_metadata -> encrypt_documents -> emit_encrypted)
 //   re-encrypt a new plaintext as the next version of a file (git filter):
-//             open_encrypted(previous) -> reencrypt(previous, plaintext)
+//             open_encrypted(previous) -> reencrypt(previous, previous bytes, plaintext[, rule])
 #pragma once
 
 #include <cstddef>
@@ -60,7 +61,7 @@ std::string_view selector_name(SelectorKind kind);
 // `unencrypted_suffix: _unencrypted`, what sops applies when nothing else is chosen.
 Selector default_selector();
 // Builds a selector from the six optional settings (CLI flags or a creation rule). More than one
-// non-empty -> Error(conflicting_options). None -> kind none.
+// non-empty -> Error(conflict_code). None -> kind none.
 struct SelectorSettings {
     std::string unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex, unencrypted_comment_regex,
         encrypted_comment_regex;

@@ -113,7 +113,8 @@ TEST_CASE("engine: ENC[...] strings are split with the reader regex's semantics"
     CHECK(f->type == "str");
     CHECK(f->iv == "vUMpILz3xchORqkzDFvgwENY7EqIHHGJdEF6C8xqbFE=");
     // Anchored at the start only: a trailing CR (dotenv with CRLF) still parses.
-    auto g = split_encrypted(std::string(kFluxValue) + "\r");
+    const std::string with_cr = std::string(kFluxValue) + "\r";
+    auto g = split_encrypted(with_cr);
     REQUIRE(g);
     CHECK(g->type == "str");
     CHECK(!split_encrypted(" " + std::string(kFluxValue)));
