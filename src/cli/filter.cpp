@@ -1,12 +1,9 @@
 // The filter driver's entry points: `git sops filter-process` (filter.sops.process, one process
 // per git command), `clean -- <path>` and `smudge -- <path>` (single-shot filter.sops.clean and
 // .smudge), `textconv -- <file>` (diff.sops.textconv). All four share one FilterHandler.
-//
-// PASS-THROUGH STAGE: PassThroughHandler returns every file unchanged. It lets the transport
-// (pkt-line protocol, single-shot commands, install) be built and tested before the SOPS engine
-// lands. The real handler (encrypt by .sops.yaml rule, refuse plaintext Secrets, stable
-// re-encryption against the index blob, decrypt on smudge) replaces it here; nothing else in
-// this file or in src/git/ needs to change.
+// The handler is git::SopsFilter (src/git/clean.hpp, smudge.hpp): encrypt by .sops.yaml rule,
+// refuse plaintext Secrets, stable re-encryption against the staged blob, decrypt on smudge in
+// a decrypted worktree.
 #include <unistd.h>
 
 #include <string>
@@ -14,16 +11,11 @@
 #include "cli/commands.hpp"
 #include "git/filter_protocol.hpp"
 #include "git/filter_single.hpp"
+#include "git/smudge.hpp"
 
 namespace gitsops::cli {
 
 namespace {
-
-class PassThroughHandler final : public git::FilterHandler {
-public:
-    SecureBytes clean(const git::FilterRequest& request) override { return request.content; }
-    SecureBytes smudge(const git::FilterRequest& request) override { return request.content; }
-};
 
 // The transports print their own one-line diagnostics; only the exit code is left to pass on.
 void exit_with(int code) {
@@ -35,7 +27,7 @@ void add_single_shot(CLI::App& app, const std::string& command, const std::strin
     auto* cmd = app.add_subcommand(command, help);
     cmd->add_option("path", *path, "The file's path relative to the top of the worktree (git's %f)");
     cmd->callback([command, path] {
-        PassThroughHandler handler;
+        git::SopsFilter handler;
         exit_with(git::run_filter_single(handler, command, *path, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO));
     });
 }
@@ -46,7 +38,7 @@ void add_filter(CLI::App& app) {
     auto* process = app.add_subcommand(
         "filter-process", "Serve git's long-running filter protocol on stdin/stdout (filter.sops.process)");
     process->callback([] {
-        PassThroughHandler handler;
+        git::SopsFilter handler;
         exit_with(git::run_filter_process(handler, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO));
     });
 
@@ -57,7 +49,7 @@ void add_filter(CLI::App& app) {
     auto* textconv = app.add_subcommand("textconv", "Print a file as text for git diff (diff.sops.textconv)");
     textconv->add_option("file", *file, "The file git passes")->required();
     textconv->callback([file] {
-        PassThroughHandler handler;
+        git::SopsFilter handler;
         exit_with(git::run_textconv(handler, *file, STDOUT_FILENO, STDERR_FILENO));
     });
 }
