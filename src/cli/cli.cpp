@@ -30,13 +30,23 @@ int run(int argc, char** argv) {
     add_encrypt(app);
     add_decrypt(app);
     add_filestatus(app);
-
-
+    add_unlock(app);
+    add_init(app);
+    add_edit(app);
+    add_rotate(app);
+    add_updatekeys(app);
+    add_status(app);
+    add_hook(app);
+    add_check(app);
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version are "errors" that succeed; every real usage error is one line
+        // and exit 2, like the rest of our errors.
+        if (e.get_exit_code() == 0) return app.exit(e);
+        std::cerr << "git-sops: " << e.what() << " (see `git sops --help`)\n";
+        return exit_code::usage;
     } catch (const Error& e) {
         std::fflush(stdout);
         std::cerr << "git-sops: " << e.what() << '\n';

@@ -12,7 +12,14 @@ void add_install(CLI::App& app);  // install, uninstall
 void add_encrypt(CLI::App& app);
 void add_decrypt(CLI::App& app);
 void add_filestatus(CLI::App& app);
-
+void add_unlock(CLI::App& app);  // unlock, lock
+void add_init(CLI::App& app);
+void add_edit(CLI::App& app);
+void add_rotate(CLI::App& app);
+void add_updatekeys(CLI::App& app);
+void add_status(CLI::App& app);
+void add_hook(CLI::App& app);   // hook pre-commit, hook pre-receive
+void add_check(CLI::App& app);  // check --staged|--range|--all|--tree, text/json/sarif
 
 
 }  // namespace gitsops::cli
