@@ -1,6 +1,7 @@
 // `git sops status`: the state of every file a rule routes, of the installation and the cluster key.
 #include <memory>
 
+#include "base/error.hpp"
 #include "cli/cluster_flags.hpp"
 #include "cli/commands.hpp"
 #include "lifecycle/lifecycle.hpp"
@@ -18,7 +19,7 @@ void add_status(CLI::App& app) {
     cmd->add_flag("--cluster", o->check_cluster, "Also check the key in the cluster against .sops.yaml");
     add_cluster_flags(cmd, o->cluster, false);
     cmd->callback([o] {
-        if (!lifecycle::status(*o)) throw CLI::RuntimeError(1);
+        if (!lifecycle::status(*o)) throw Error("some of the above needs attention");
     });
 }
 

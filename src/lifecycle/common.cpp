@@ -2,6 +2,8 @@
 #include "lifecycle/common.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -110,6 +112,12 @@ SecureBytes agekey_entry(const age::X25519Keypair& keypair) {
     SecureBytes out = keypair.identity;
     if (out.empty() || out.back() != '\n') out.push_back('\n');
     return out;
+}
+
+void harden_process() {
+    struct rlimit none {};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // children get theirs back at execve
 }
 
 void crash_point(std::string_view step) {

@@ -56,6 +56,10 @@ void print_private_key(std::span<const std::uint8_t> identity, std::string_view 
 // writes it (Flux reads one identity per line).
 SecureBytes agekey_entry(const age::X25519Keypair& keypair);
 
+// For the lifetime of a command that holds private keys or plaintext: no core dump, and no
+// ptrace or /proc/<pid>/{mem,environ} access by other processes of the same user.
+void harden_process();
+
 // GIT_SOPS_TEST_CRASH_AT=<step>: SIGKILL here (tests only; see lifecycle.hpp).
 void crash_point(std::string_view step);
 

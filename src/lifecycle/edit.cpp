@@ -75,6 +75,7 @@ struct Previous {
 }  // namespace
 
 void edit(const EditOptions& options) {
+    harden_process();
     const fs::path file = options.file;
     const fs::path abs = fs::absolute(file).lexically_normal();
     const sops::Format format = sops::format_for_path(file.string());
@@ -92,6 +93,9 @@ void edit(const EditOptions& options) {
     SecureBytes plaintext;
     if (exists) {
         std::string bytes = io::read_file(abs);
+        if (!sops::is_encrypted(bytes, format, stores))
+            throw Error(file.string() + " is not encrypted (no sops metadata). In a decrypted worktree, edit it "
+                                        "directly: `git add` encrypts it; otherwise encrypt it with `git sops encrypt -i`");
         std::string rule_id;
         if (config_path) {
             SopsYaml yaml = SopsYaml::parse(io::read_file(*config_path), *config_path);

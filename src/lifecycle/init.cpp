@@ -139,6 +139,7 @@ std::optional<std::string> remembered_rule(const std::optional<SopsYaml>& config
 }  // namespace
 
 void init(const InitOptions& options) {
+    harden_process();
     Workspace ws = Workspace::open();
     Records records = ws.records();
     std::optional<SopsYaml> config;

@@ -19,6 +19,7 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
+#include "git/install.hpp"
 #include "lifecycle/common.hpp"
 #include "lifecycle/rotation.hpp"
 
@@ -236,6 +237,9 @@ private:
 
 // Steps 1 and 2, then the rest.
 void start(const Workspace& ws, std::size_t rule_index_, const ClusterOptions& options) {
+    if (git::decrypted_worktree(ws.repo))
+        note("warning: this worktree is decrypted: rotate re-encrypts the encrypted files in the worktree only; "
+             "plaintext ones keep their stored data key until they are staged again");
     const SopsYaml config = ws.config();
     const RuleView& rule = config.rules().at(rule_index_);
     Records records = ws.records();
@@ -454,6 +458,7 @@ void rotate_rule(const Workspace& ws, std::size_t rule, const ClusterOptions& op
 }
 
 void rotate(const RotateOptions& options) {
+    harden_process();
     Workspace ws = Workspace::open();
     auto journal = Journal::load(ws.repo.git_dir());
     if (options.abort) {

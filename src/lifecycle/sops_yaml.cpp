@@ -419,9 +419,10 @@ std::string SopsYaml::append_rule(std::string_view path_regex, std::string_view 
         config_error(path_, "a path_regex cannot span lines");
     Lines L(text_);
     const YAML::Node root = layout_->root;
+    // The dash and the keys at the columns the last rule uses, so the new item lines up.
     auto rule_lines = [&](std::size_t dash_col, std::size_t key_col) {
         return std::vector<std::string>{
-            spaces(dash_col) + "- path_regex: " + single_quoted(path_regex),
+            spaces(dash_col) + "-" + spaces(key_col - dash_col - 1) + "path_regex: " + single_quoted(path_regex),
             spaces(key_col) + "encrypted_regex: " + single_quoted(kDefaultEncryptedRegex),
             spaces(key_col) + "age: " + std::string(recipient),
         };
@@ -437,7 +438,7 @@ std::string SopsYaml::append_rule(std::string_view path_regex, std::string_view 
             std::size_t key_col = col_of(rules[last]);
             const std::string& head = L.lines.at(first);
             std::size_t dash = head.rfind('-', key_col == 0 ? 0 : key_col - 1);
-            if (dash == std::string::npos || indent_of(head) != dash) throw Manual{};
+            if (dash == std::string::npos || indent_of(head) != dash || key_col <= dash) throw Manual{};
             add = rule_lines(dash, key_col);
             at = end;
         } else if (auto cr = root && root.IsMap() ? entry(root, "creation_rules") : std::nullopt) {

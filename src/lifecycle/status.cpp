@@ -182,6 +182,7 @@ void check_clusters(const Workspace& ws, const SopsYaml& yaml, const ClusterOpti
 }  // namespace
 
 bool status(const StatusOptions& options) {
+    harden_process();
     Workspace ws = Workspace::open();
     Report r;
     check_installation(ws, r);

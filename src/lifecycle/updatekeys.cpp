@@ -72,6 +72,7 @@ std::string describe_change(const sops::Metadata& md, const sops::CreationRule& 
 }  // namespace
 
 void updatekeys(const UpdatekeysOptions& options) {
+    harden_process();
     std::optional<Workspace> ws = Workspace::try_open();
     if (options.all && !ws) throw Error("--all needs a git repository: name the files instead");
     if (!options.all && options.files.empty()) throw Error("name the files to update, or pass --all", exit_code::usage);
