@@ -213,11 +213,20 @@ sops::IdentitySource& KeyRing::source_for(const sops::Metadata& metadata, std::s
             candidates.push_back(cluster_secret(options_, nullptr));
         for (const auto& c : candidates)
             if (Source* s = cluster_source(c); s && opens(*s)) return *s;
-        if (candidates.empty())
-            hint = "\nNo cluster is recorded for this file's keys or rule: set SOPS_AGE_KEY, or pass --context (and "
-                   "--namespace/--secret) to read the key from a cluster";
-        else
+        if (candidates.empty()) {
+            // Nothing recorded (a fresh clone): try the Secret of the cluster kubectl points at, as
+            // a guess whose failure only adds to the message.
+            try {
+                if (Source* s = cluster_source(cluster_secret(options_, nullptr)); s && opens(*s)) return *s;
+                hint = "\nNo cluster is recorded for this file's keys or rule, and the key in kubectl's current "
+                       "context does not open it: set SOPS_AGE_KEY, or pass --context (and --namespace/--secret)";
+            } catch (const Error& e) {
+                hint = std::string("\nNo cluster is recorded for this file's keys or rule (") + e.what() +
+                       "): set SOPS_AGE_KEY, or pass --context (and --namespace/--secret)";
+            }
+        } else {
             hint = "\nThe cluster's key does not open it either";
+        }
     }
     throw Error(first_error + hint, exit_code::could_not_retrieve_key);
 }

@@ -147,5 +147,19 @@ check_eq "no rule: exit 1" 1 "$?"
 check "no rule: says so" grep -q 'no matching creation rules' "$OUT/norule.err"
 check "no rule: nothing created" test ! -e notes/readme.yaml
 
+# ---- a fresh clone has no records: the cluster kubectl points at is tried -------------------------------
+git commit -qam "before clone" >/dev/null 2>&1
+git clone -q "$REPO" "$T_ROOT/clone" && cd "$T_ROOT/clone" && REPO="$T_ROOT/clone"
+check "the clone has no cluster records" test ! -e .git/git-sops/clusters
+EDITOR="$T_BIN/change" "$GIT_SOPS" edit "$F" 2>"$OUT/clone.err"
+rc=$?
+check_eq "fresh clone: edit through kubectl's current context ($(tail -1 "$OUT/clone.err"))" 200 "$rc"
+check "fresh clone: the current context's Secret was used" grep -q 'context fake-local' "$OUT/clone.err"
+mkdir -p "$T_ROOT/nopath"
+PATH="$T_ROOT/nopath" EDITOR="$T_BIN/change" "$GIT_SOPS" edit "$F" 2>"$OUT/clone.err"
+rc=$?
+check_eq "fresh clone without kubectl: could not retrieve the key (128)" 128 "$rc"
+check "fresh clone without kubectl: the hint names kubectl" grep -q 'kubectl not found' "$OUT/clone.err"
+
 no_leak "edit"
 finish
