@@ -32,7 +32,7 @@ constexpr std::string_view kAttributes = R"(# BEGIN git-sops: files that go thro
 *.json filter=sops diff=sops merge=sops
 *.env filter=sops diff=sops merge=sops
 *.ini filter=sops diff=sops merge=sops
-.sops.yaml -filter -diff -merge
+.sops.yaml !filter !diff !merge
 # END git-sops
 )";
 

@@ -72,14 +72,14 @@ TEST_CASE(".gitattributes: our block is added once and removed exactly") {
     SECTION("CRLF files get CRLF lines") {
         const auto added = add_attributes_block(std::string("*.png binary\r\n"));
         REQUIRE(added);
-        CHECK_THAT(*added, Catch::Contains("*.ini filter=sops diff=sops merge=sops\r\n.sops.yaml -filter -diff -merge\r\n# END git-sops\r\n"));
+        CHECK_THAT(*added, Catch::Contains("*.ini filter=sops diff=sops merge=sops\r\n.sops.yaml !filter !diff !merge\r\n# END git-sops\r\n"));
         CHECK(remove_attributes_block(*added) == "*.png binary\r\n");
     }
     SECTION("our rules already there (committed, spaced differently): nothing to do") {
         std::string rules;
         for (const char* ext : {"yaml", "yml", "json", "env", "ini"})
             rules += std::string("*.") + ext + "   filter=sops diff=sops\tmerge=sops\n";
-        rules += ".sops.yaml -filter -diff -merge\n";
+        rules += ".sops.yaml !filter !diff !merge\n";
         CHECK_FALSE(add_attributes_block(rules));
         CHECK(add_attributes_block(rules.substr(0, rules.find('\n') + 1)));  // only one rule: add the block
         CHECK_FALSE(remove_attributes_block(rules));
