@@ -41,6 +41,11 @@ int run(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::RuntimeError& e) {
+        // Not a usage error: a command (hooks, check, filters) that printed its own diagnostics
+        // passes on its exit status this way.
+        std::fflush(stdout);
+        return e.get_exit_code();
     } catch (const CLI::ParseError& e) {
         // --help and --version are "errors" that succeed; every real usage error is one line
         // and exit 2, like the rest of our errors.
