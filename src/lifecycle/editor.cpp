@@ -80,7 +80,11 @@ void install_handlers() {
     sigemptyset(&sa.sa_mask);
     for (int s : kSignals) sigaddset(&sa.sa_mask, s);  // one handler at a time
     // No SA_RESTART: waitpid on the editor returns EINTR rather than hiding the signal.
-    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &g_previous[i]);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+        ::sigaction(kSignals[i], &sa, &g_previous[i]);
+        // A signal ignored when we started (e.g. SIGINT of a background job) stays ignored.
+        if (g_previous[i].sa_handler == SIG_IGN) ::sigaction(kSignals[i], &g_previous[i], nullptr);
+    }
 }
 
 void restore_handlers() {

@@ -169,8 +169,8 @@ void init(const InitOptions& options) {
             rotate_rule(ws, target.index, options.cluster);
             return;
         }
-        note("already initialised: rule '" + target.id + "' has the key " + record->recipient +
-             " (kept by you, --no-cluster); nothing changed (--force replaces it)");
+        note("already initialised: rule '" + target.id + "' has the key " + record->recipient + " (" +
+             record->describe() + "); nothing changed (--force replaces it)");
         return;
     }
 
