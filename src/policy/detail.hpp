@@ -22,6 +22,10 @@ inline constexpr std::string_view kAgeKeyMarker = "AGE-SECRET-KEY-";
 inline constexpr std::string_view kPemKeyMarker = "PRIVATE KEY";
 
 inline bool contains(std::string_view text, std::string_view word) { return text.find(word) != std::string_view::npos; }
+// `word` standing alone: no letter, digit or '_' right before or after it. `kind: Secret` and
+// `"kind":"Secret"` have it; imagePullSecrets, secretKeyRef and SealedSecret do not, which
+// spares most Deployments a parse.
+bool contains_word(std::string_view text, std::string_view word);
 // git's heuristic: a NUL byte in the first 8000 bytes makes a blob binary.
 bool looks_binary(std::string_view bytes);
 

@@ -90,6 +90,17 @@ void find_pem_keys(std::string_view text, std::vector<Hit>& hits) {
 
 }  // namespace
 
+bool contains_word(std::string_view text, std::string_view word) {
+    auto is_word_char = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    };
+    for (std::size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
+        const std::size_t end = at + word.size();
+        if ((at == 0 || !is_word_char(text[at - 1])) && (end == text.size() || !is_word_char(text[end]))) return true;
+    }
+    return false;
+}
+
 bool looks_binary(std::string_view bytes) {
     return std::memchr(bytes.data(), 0, std::min(bytes.size(), kBinaryProbe)) != nullptr;
 }

@@ -52,8 +52,8 @@ std::vector<Finding> classify(std::span<const std::uint8_t> blob, std::string_vi
 // Only the plaintext-Secret check (finding kind 1), for the clean filter on paths no rule covers.
 std::vector<Finding> plaintext_secrets(std::span<const std::uint8_t> blob, std::string_view path);
 
-// Cheap prefilter: false when no finding is possible (no `Secret`, no `sops`, no key marker and
-// no rule for the path), so callers can skip parsing.
+// Cheap prefilter: false when no finding is possible (binary, or text with no `Secret` standing
+// as a word, no `sops` and no key marker; and no rule for the path), so callers can skip parsing.
 bool may_have_findings(std::span<const std::uint8_t> blob, std::string_view path, const Context& context);
 
 // One line for a terminal: "path[:doc N][: key]: message (fix)".

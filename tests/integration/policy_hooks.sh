@@ -183,6 +183,15 @@ check_exit "bad range" 2 sops_check --range main
 check_exit "unknown revision" 2 sops_check --tree no-such-rev
 check_exit "not a repository" 2 bash -c 'cd "$1" && GIT_CEILING_DIRECTORIES="$1" "$2" check' _ "$T_ROOT" "$GIT_SOPS"
 check "help" quiet sops_check --help
+# A plaintext added, deleted and added again is one finding, at the commit that first added it.
+git checkout -q -b again main
+plain_secret > apps/again.yaml && git add apps && git commit -qm "first time"
+FIRST=$(git rev-parse HEAD)
+git rm -q apps/again.yaml && git commit -qm "gone"
+plain_secret > apps/again.yaml && git add apps && git commit -qm "second time"
+check_eq "one finding, at the first commit" "1 $FIRST" "$(sops_check --range main..again --format json 2>/dev/null |
+  python3 -c 'import json,sys; f=json.load(sys.stdin)["findings"]; print(len(f), f[0]["commit"])')"
+git checkout -q main && git branch -q -D again
 
 sops_check --all --format json > "$T_ROOT/all.json" 2>/dev/null
 check "JSON parses" quiet python3 -m json.tool "$T_ROOT/all.json"

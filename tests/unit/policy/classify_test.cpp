@@ -403,6 +403,12 @@ TEST_CASE("classifier: unknown formats and binaries are not parsed") {
     CHECK(may_have_findings(bytes_of(service), "secrets/svc.yaml", context));  // but a rule covers this path
     CHECK(may_have_findings(bytes_of(binary), "secrets/a.png", context));
     CHECK(classify(bytes_of("just text\n"), "README.md", context).empty());
+    // `Secret` must stand alone: imagePullSecrets, secretKeyRef and SealedSecret are no marker.
+    CHECK_FALSE(may_have_findings(bytes_of(kDeployment), "apps/api.yaml", context));
+    CHECK_FALSE(may_have_findings(bytes_of("kind: SealedSecret\nspec: {encryptedData: {a: b}}\n"), "s.yaml", context));
+    CHECK(may_have_findings(bytes_of("{\"kind\":\"Secret\"}"), "s.json", context));
+    CHECK(may_have_findings(bytes_of("kind: Secret"), "s.yaml", context));
+    CHECK(may_have_findings(bytes_of("{kind: Secret, data: {}}"), "s.yaml", context));
 }
 
 TEST_CASE("classifier: plaintext_secrets is finding kind 1 only") {
