@@ -202,6 +202,10 @@ int collect_entry(const char* root, const git_tree_entry* entry, void* payload) 
 }
 
 Handle<git_revwalk> new_walk(git_repository* repo) {
+    // libgit2 1.5 does not read .git/shallow: its walk fails at the first missing parent.
+    if (git_repository_is_shallow(repo) == 1)
+        throw Error("this is a shallow clone, whose history libgit2 1.5 cannot walk: fetch the whole history "
+                    "(git fetch --unshallow), or check one revision with --tree");
     git_revwalk* w = nullptr;
     check(git_revwalk_new(&w, repo), "cannot walk the history");
     Handle<git_revwalk> walk(w);
@@ -254,7 +258,7 @@ public:
             const git_oid parent_config = config_id_of(p);
             config_changed |= !git_oid_equal(&config, &parent_config);
         }
-        // A root commit, a shallow boundary, or new rules: every file counts as changed.
+        // A root commit, or new rules: every file counts as changed.
         if (parents.empty() || config_changed) {
             check_tree(tree, origin);
             return;
@@ -273,9 +277,15 @@ public:
         git_oid id;
         int rc;
         while ((rc = git_revwalk_next(&id, walk)) == 0) {
-            git_commit* c = nullptr;
-            check(git_commit_lookup(&c, repo_, &id), "cannot read commit " + hex(id));
-            Handle<git_commit> commit(c);
+            Handle<git_commit> commit;
+            if (auto it = loaded_parents_.find(std::string(raw_bytes(id))); it != loaded_parents_.end()) {
+                commit = std::move(it->second);
+                loaded_parents_.erase(it);
+            } else {
+                git_commit* c = nullptr;
+                check(git_commit_lookup(&c, repo_, &id), "cannot read commit " + hex(id));
+                commit.reset(c);
+            }
             check_commit(commit.get());
         }
         if (rc != GIT_ITEROVER) check(rc, "cannot walk the history");
@@ -324,22 +334,18 @@ public:
     }
 
 private:
-    // The trees of the commit's parents; none when a parent is missing (a shallow clone's
-    // boundary), so the commit is checked whole.
+    // The trees of the commit's parents (none for a root commit).
     std::vector<const git_tree*> parent_trees(git_commit* commit, const Origin& origin) {
         std::vector<const git_tree*> out;
         const unsigned n = git_commit_parentcount(commit);
         for (unsigned i = 0; i < n; ++i) {
             git_commit* p = nullptr;
-            int rc = git_commit_parent(&p, commit, i);
-            if (rc == GIT_ENOTFOUND) {
-                note("commit " + origin.commit.substr(0, 12) +
-                     ": a parent is missing (shallow clone?); its whole tree was checked");
-                return {};
-            }
-            check(rc, "cannot read a parent of commit " + origin.commit);
+            check(git_commit_parent(&p, commit, i), "cannot read a parent of commit " + origin.commit);
             Handle<git_commit> parent(p);
             out.push_back(trees_.get(*git_commit_tree_id(p)));
+            // Walked newest first, the parent is usually the next commit: keep it for then
+            // (try_emplace leaves `parent` alone, to be freed, when it is kept already).
+            loaded_parents_.try_emplace(std::string(raw_bytes(*git_commit_id(p))), std::move(parent));
         }
         return out;
     }
@@ -375,6 +381,7 @@ private:
     };
     std::unordered_map<std::string, Span> seen_;         // (blob, config, path) -> its findings
     std::unordered_map<std::string, std::size_t> walk_position_;  // commit id -> walk order
+    std::unordered_map<std::string, Handle<git_commit>> loaded_parents_;  // read, not yet walked
     std::unordered_map<std::string, std::optional<sops::Config>> configs_;
 };
 
@@ -465,8 +472,8 @@ ScanResult scan_all(const Repository& repo, const ScanOptions& options) {
     Scanner scanner(repo, options);
     Handle<git_revwalk> walk = new_walk(repo.raw());
     check(git_revwalk_push_glob(walk.get(), "refs/*"), "cannot walk from the refs");
-    int rc = git_revwalk_push_head(walk.get());  // a detached HEAD is no ref
-    if (rc < 0 && rc != GIT_ENOTFOUND && rc != GIT_EUNBORNBRANCH) check(rc, "cannot walk from HEAD");
+    if (repo.resolve_commit("HEAD"))  // a detached HEAD is no ref; an unborn one names nothing
+        check(git_revwalk_push_head(walk.get()), "cannot walk from HEAD");
     scanner.check_walk(walk.get());
     return scanner.take();
 }

@@ -5,7 +5,8 @@
 // the worktree). Histories are walked commit by commit and each commit is diffed against its
 // parents, so only the blobs it changes are read; a (blob, path, config) triple is classified
 // once per scan. When a commit changes `.sops.yaml`, rules may now cover files it did not touch,
-// so that commit's whole tree is checked.
+// so that commit's whole tree is checked. History walks need the whole history: in a shallow
+// clone they throw (libgit2 1.5 cannot walk one); index and tree scans work anywhere.
 #pragma once
 
 #include <cstddef>

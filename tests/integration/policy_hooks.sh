@@ -192,6 +192,24 @@ plain_secret > apps/again.yaml && git add apps && git commit -qm "second time"
 check_eq "one finding, at the first commit" "1 $FIRST" "$(sops_check --range main..again --format json 2>/dev/null |
   python3 -c 'import json,sys; f=json.load(sys.stdin)["findings"]; print(len(f), f[0]["commit"])')"
 git checkout -q main && git branch -q -D again
+# Merges: files taken from either side were checked where that side got them; what the merge
+# itself adds (an "evil merge") is the merge's.
+git checkout -q -b side main
+config_map 201 > apps/side.yaml && git add apps && git commit -qm "side"
+git checkout -q -b mainline main
+config_map 202 > apps/mainline.yaml && git add apps && git commit -qm "mainline"
+git merge -q --no-ff side -m "merge side"
+plain_secret > apps/evil.yaml && git add apps && git commit -q --amend --no-edit
+MERGE=$(git rev-parse HEAD)
+check_eq "evil merge: one finding, at the merge" "1 $MERGE apps/evil.yaml" "$(sops_check --range main..mainline --format json 2>/dev/null |
+  python3 -c 'import json,sys; f=json.load(sys.stdin)["findings"]; print(len(f), f[0]["commit"], f[0]["path"])')"
+git checkout -q main && git branch -q -D side mainline
+# A shallow clone (CI checkouts): one revision can be checked, a history walk says what to do.
+git clone -q --depth 2 "file://$SERVER" "$T_ROOT/shallow" 2>/dev/null
+check_exit "shallow clone: --tree works" 0 bash -c 'cd "$1" && "$2" check' _ "$T_ROOT/shallow" "$GIT_SOPS"
+out=$(cd "$T_ROOT/shallow" && "$GIT_SOPS" check --all 2>&1)
+check "shallow clone: --all is a repository error" test $? -eq 2
+check "shallow clone: says how to fix" grep -q "git fetch --unshallow" <<< "$out"
 
 sops_check --all --format json > "$T_ROOT/all.json" 2>/dev/null
 check "JSON parses" quiet python3 -m json.tool "$T_ROOT/all.json"
