@@ -1,6 +1,7 @@
 #include "git/clean.hpp"
 
 #include <git2.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,18 +126,33 @@ void require_complete(FilterContext& context, std::string_view path, std::span<c
                     "selectors name is encrypted again");
 }
 
-// A blob we may hand back for `rule`: a complete sops file (checked once per blob id) and, when
-// `need_rule_recipients`, wrapped for the rule's recipients.
+// The metadata a sops file cannot be opened without (an encrypted mac, a version), found by a
+// scan instead of a parse. Every store writes `mac` and its ENC[...] value with only separators
+// between them: `mac: ENC[` (YAML), `"mac": "ENC[` (JSON), `mac = ENC[` (INI), `sops_mac=ENC[`.
+bool has_sops_metadata(std::string_view text) {
+    constexpr std::string_view enc = "ENC[AES256_GCM,data:";
+    if (!may_be_sops(text) || text.find("version") == std::string_view::npos) return false;
+    for (auto at = text.find("mac"); at != std::string_view::npos; at = text.find("mac", at + 3)) {
+        const std::string_view after = text.substr(at + 3, 48);
+        const auto value = after.find(enc);
+        if (value != std::string_view::npos && after.substr(0, value).find_first_not_of(" \t\"=:") == std::string_view::npos)
+            return true;
+    }
+    return false;
+}
+
+// A blob the cache names, before it is handed back. The entry was written only for a blob clean
+// produced or smudge decrypted (MAC checked), and blob ids name contents, so the staged version
+// needs no full parse on every `git status`: a scan shows it is still a sops file. Any other
+// (older) blob is parsed and must be wrapped for the rule's recipients.
 bool usable_blob(FilterContext& context, const Blob& blob, sops::Format format, const sops::CreationRule& rule,
-                 bool need_rule_recipients) {
+                 bool is_previous) {
     const std::string_view text = view_of(blob.bytes());
-    if (!may_be_sops(text)) return false;
-    if (context.verified(blob.id()) && !need_rule_recipients) return true;
+    if (!has_sops_metadata(text)) return false;
+    if (is_previous) return true;
     try {
         const auto file = load_sops(text, format, context.stores());
-        if (!file) return false;
-        context.mark_verified(blob.id());
-        return !need_rule_recipients || same_recipients(file->metadata, rule);
+        return file && same_recipients(file->metadata, rule);
     } catch (const Error&) {
         return false;
     }
@@ -171,11 +187,12 @@ public:
     CoveredClean(FilterContext& context, const Plaintext& in) : c_(context), in_(in), stores_(context.stores()) {}
 
     SecureBytes run() {
-        sops::Documents documents = sops::load_plain_for_encryption(view_of(in_.bytes), in_.format, stores_);
         CleanCache* cache = c_.cache();
         if (cache) digest_ = cache->digest(in_.path, in_.bytes);
         previous_ = c_.previous_blob(in_.path);
+        // A hit needs no parse: these exact bytes were parsed when the entry was written.
         if (auto hit = from_cache()) return *hit;
+        sops::Documents documents = sops::load_plain_for_encryption(view_of(in_.bytes), in_.format, stores_);
         if (auto next = from_previous(documents)) return *next;
         return remembered(encrypt_new(std::move(documents), in_.rule, in_.format, stores_));
     }
@@ -189,11 +206,11 @@ private:
         const auto id = c_.cache()->find(*digest_);
         if (!id) return std::nullopt;
         if (previous_ && previous_->id() == *id) {
-            if (usable_blob(c_, *previous_, in_.format, in_.rule, false)) return copy_of(previous_->bytes());
+            if (usable_blob(c_, *previous_, in_.format, in_.rule, true)) return copy_of(previous_->bytes());
             return std::nullopt;
         }
         const auto blob = c_.find_blob(*id);
-        if (blob && usable_blob(c_, *blob, in_.format, in_.rule, true)) return copy_of(blob->bytes());
+        if (blob && usable_blob(c_, *blob, in_.format, in_.rule, false)) return copy_of(blob->bytes());
         return std::nullopt;
     }
 
@@ -212,7 +229,6 @@ private:
         }
         if (!opened) return std::nullopt;
         if (sops::same_plaintext(*opened, documents)) {
-            c_.mark_verified(previous_->id());
             remember(previous_->id());
             return copy_of(previous_->bytes());
         }
@@ -311,11 +327,26 @@ std::optional<sops::CreationRule> FilterContext::rule_for(std::string_view path)
     return std::nullopt;
 }
 
+// The index file's identity: git writes a new index by renaming a new file over it.
+FilterContext::FileStamp FilterContext::index_stamp() {
+    if (index_file_.empty()) {
+        const auto env = io::getenv("GIT_INDEX_FILE");
+        index_file_ = env && !env->empty() ? fs::path(*env) : repo().git_dir() / "index";
+    }
+    struct stat st {};
+    if (::stat(index_file_.c_str(), &st) != 0) return {};
+    return {st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+}
+
 std::optional<Oid> FilterContext::staged_id(std::string_view path) {
-    if (!index_)
+    // One stat(2) per call: libgit2's own check opens the file and reads its checksum.
+    const FileStamp now = index_stamp();
+    if (!index_) {
         index_ = repo().index();
-    else
-        index_->reload();  // a stat(2); re-reads only when git wrote a new index
+    } else if (now != index_read_at_) {
+        index_->reload();  // git wrote a new index during this command (stash, rebase)
+    }
+    index_read_at_ = now;
     return index_->blob_id(path);
 }
 

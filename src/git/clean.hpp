@@ -71,9 +71,6 @@ public:
     // The clean cache in the common git dir; nullptr when it cannot be used (read-only
     // repository, damaged key): clean then stays correct but is stable only with a key.
     CleanCache* cache();
-    // Blobs already known to be complete sops files (blob ids name contents, so this holds).
-    bool verified(const Oid& id) const { return verified_.count(id) != 0; }
-    void mark_verified(const Oid& id) { verified_.insert(id); }
 
     // git-sops.decryptedWorktree (install --decrypted-worktree, unlock, lock).
     bool decrypted_worktree();
@@ -85,6 +82,13 @@ public:
     void flush() noexcept;
 
 private:
+    struct FileStamp {
+        std::uint64_t inode = 0;
+        std::int64_t size = 0, seconds = 0, nanoseconds = 0;
+        bool operator==(const FileStamp&) const = default;
+    };
+    FileStamp index_stamp();
+
     std::optional<Repository> repo_;
     bool config_loaded_ = false;
     std::optional<sops::Config> config_;
@@ -92,6 +96,8 @@ private:
     std::optional<std::string> rules_error_;  // an invalid path_regex that no-match paths reach
     bool rules_probed_ = false;
     std::optional<Index> index_;
+    std::filesystem::path index_file_;
+    FileStamp index_read_at_;
     bool head_loaded_ = false;
     std::optional<Tree> head_;
     std::unique_ptr<sops::IdentitySource> identities_;
@@ -99,7 +105,6 @@ private:
     std::map<crypto::Sha256, std::string> key_failures_;
     bool cache_opened_ = false;
     std::unique_ptr<CleanCache> cache_;
-    std::set<Oid> verified_;
     std::optional<bool> decrypted_worktree_;
     std::set<std::string, std::less<>> warned_;
 };
