@@ -6,14 +6,15 @@
 #   - `git status` after `touch` of every file: git re-cleans them all, and must show nothing
 #     modified (the "modified" column counts what it did show);
 #   - a fresh checkout: the files removed, then `git checkout -- secrets`.
-# Modes: no filter; git-crypt (`git-crypt init`, filter=git-crypt diff=git-crypt); git-sops with
+# Modes: no filter; the filter process on ConfigMaps no rule covers (what git's process protocol
+# costs by itself); git-crypt (`git-crypt init`, filter=git-crypt diff=git-crypt); git-sops with
 # the worktree keeping ciphertext (the default: smudge passes blobs through); git-sops with a
 # decrypted worktree (smudge decrypts; the key is available), whose `git status` is also timed
 # without the key (clean then relies on its cache).
 # Each figure is the median of RUNS (default 3) runs, in milliseconds, with its ratio to no filter.
 #
 #   scripts/bench/filter.sh [GIT_SOPS_BINARY]      (default: build/filter-rel/git-sops)
-# Environment: COUNT, RUNS, MODES ("none git-crypt sops sops-decrypted"), BENCH_DIR (/dev/shm).
+# Environment: COUNT, RUNS, MODES ("none protocol git-crypt sops sops-decrypted"), BENCH_DIR.
 # Needs git and git-crypt. Not a test: it prints a markdown table and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/../.."
 GIT_SOPS=$(realpath "${1:-${GIT_SOPS:-build/filter-rel/git-sops}}")
 COUNT=${COUNT:-10000}
 RUNS=${RUNS:-3}
-MODES=${MODES:-none git-crypt sops sops-decrypted}
+MODES=${MODES:-none protocol git-crypt sops sops-decrypted}
 for tool in git git-crypt "$GIT_SOPS"; do
   command -v "$tool" >/dev/null || { echo "bench/filter.sh: $tool not found" >&2; exit 2; }
 done
@@ -40,11 +41,14 @@ unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD SOPS_AGE_SSH_PRIVATE_KEY_F
 "$GIT_SOPS" keygen -o "$work/key.txt" 2>/dev/null
 RECIPIENT=$("$GIT_SOPS" keygen -y "$work/key.txt")
 
-# The same manifests for every mode.
-mkdir -p "$work/files/secrets"
+# The same manifests for every mode; ConfigMaps of the same size for the protocol floor.
+mkdir -p "$work/files/secrets" "$work/configmaps/secrets"
 for ((i = 0; i < COUNT; i++)); do
+  name=s$(printf %05d "$i").yaml
   printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-%05d\n  namespace: apps\ntype: Opaque\nstringData:\n  username: user-%05d\n  password: pw-%05d-%s\n' \
-    "$i" "$i" "$i" "$RANDOM$RANDOM" > "$work/files/secrets/s$(printf %05d "$i").yaml"
+    "$i" "$i" "$i" "$RANDOM$RANDOM" > "$work/files/secrets/$name"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-%05d\n  namespace: apps\ndata:\n  username: user-%05d\n  level: lv-%05d-%s\n' \
+    "$i" "$i" "$i" "$RANDOM$RANDOM" > "$work/configmaps/secrets/$name"
 done
 
 sops_rules() {
@@ -58,6 +62,12 @@ setup_git-crypt() {
 }
 setup_sops() { "$GIT_SOPS" install >/dev/null && sops_rules; }
 setup_sops-decrypted() { "$GIT_SOPS" install --decrypted-worktree >/dev/null && sops_rules; }
+# The cost of git's filter process protocol itself: the same count of ConfigMaps that no rule
+# covers go through `git-sops filter-process`, which passes them through unparsed.
+setup_protocol() {
+  "$GIT_SOPS" install >/dev/null
+  printf 'creation_rules:\n  - path_regex: ^elsewhere/\n    age: %s\n' "$RECIPIENT" > .sops.yaml
+}
 
 # timed NAME COMMAND...: appends "wall_ms cpu_ms" to $work/NAME (CPU = user + system time of the
 # command and the filter processes it waited for); output goes to $work/out.
@@ -76,7 +86,7 @@ run_mode() {  # MODE RUN
   cd "$repo"
   "setup_$mode"
   git add -A && git commit -q --no-verify --allow-empty -m setup
-  cp -r "$work/files/secrets" .
+  cp -r "$work/$([ "$mode" = protocol ] && echo configmaps || echo files)/secrets" .
   export SOPS_AGE_KEY_FILE="$work/key.txt"
 
   timed "$mode.add" git add secrets
@@ -127,6 +137,7 @@ cell() {  # MODE OP COLUMN: "median ms (ratio to no filter)"
 label() {
   case $1 in
     none) echo "no filter (floor)" ;;
+    protocol) echo "git-sops filter process, nothing to encrypt (protocol cost)" ;;
     git-crypt) echo "git-crypt" ;;
     sops) echo "git-sops, ciphertext worktree" ;;
     sops-decrypted) echo "git-sops, decrypted worktree" ;;

@@ -43,12 +43,14 @@ bool is_metadata_not_found(const Error& e) {
 
 std::string documents_named(const std::vector<policy::Finding>& findings) {
     std::set<int> documents;
-    for (const auto& f : findings) documents.insert(f.document);
+    for (const auto& f : findings)
+        if (f.document >= 0) documents.insert(f.document);
+    if (documents.empty()) return "the file";
     std::string out;
     std::size_t i = 0;
     for (int d : documents) {
         if (i > 0) out += i + 1 == documents.size() ? " and " : ", ";
-        out += d < 0 ? std::string("the file") : std::to_string(d + 1);
+        out += std::to_string(d + 1);
         ++i;
     }
     return (documents.size() == 1 ? "document " : "documents ") + out;
@@ -90,8 +92,8 @@ SecureBytes clean_uncovered(std::string_view path, std::span<const std::uint8_t>
 
 [[noreturn]] void not_a_sops_file(std::string_view why) {
     throw Error("this path matches a .sops.yaml creation rule and the file has a sops block, but it is not a valid "
-                "sops file (" + std::string(why) + "). Fix: restore it with `git checkout -- <path>`, or decrypt the "
-                "original and save the plaintext: git add encrypts it");
+                "sops file (" + std::string(why) + "). Fix: restore the stored version with `git checkout --` and this "
+                "path, or save the decrypted plaintext instead: git add encrypts it");
 }
 
 // Loads `text` as a sops file. nullopt when it has no sops metadata (it is plaintext); throws when

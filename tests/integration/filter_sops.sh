@@ -44,7 +44,7 @@ new_repo() {
   git add .sops.yaml .gitattributes && commit -m "sops rules"
 }
 
-# The pre-commit hook command lands with the policy module; these tests are about the filter.
+# The hooks have their own tests; these are about the filter, so commits skip them.
 commit() { git commit -q --no-verify "$@"; }
 
 with_key() { SOPS_AGE_KEY_FILE="$T_ROOT/both.key" "$@"; }
@@ -263,8 +263,12 @@ cp .sops.yaml "$T_ROOT/sops.yaml.good"
 printf 'creation_rules:\n  - path_regex: "prod/(unclosed"\n    age: %s\n' "$PROD" > .sops.yaml
 secret broken "$M_LEAK" > apps/plain-secret.yaml
 check_exit "an invalid path_regex fails closed" 128 git add apps/plain-secret.yaml
+printf 'creation_rules:\n  - path_regex: ^prod/\n    age: age1notarecipient\n' > .sops.yaml
+secret badrecipient "$M_LEAK" > prod/bad-recipient.yaml
+check_exit "a rule with a bad recipient fails closed" 128 git add prod/bad-recipient.yaml
+check_eq "nothing staged" "" "$(git ls-files prod/bad-recipient.yaml)"
 cp "$T_ROOT/sops.yaml.good" .sops.yaml
-rm apps/plain-secret.yaml
+rm apps/plain-secret.yaml prod/bad-recipient.yaml
 
 # ---- no plaintext anywhere ----------------------------------------------------------------------
 no_plaintext "before gc" . "$M_PROD" "$M_DEV" "$M_LEAK" "$M_PARTIAL" "$M_CHANGED" "$(printf '%s' "$M_DEV-json" | base64)"
