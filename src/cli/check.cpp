@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/error.hpp"
@@ -42,7 +43,10 @@ void define(CLI::App& parser, CheckOptions& o) {
 
 git::ScanResult scan(const CheckOptions& o) {
     const git::Repository repo = git::Repository::open_from_env();
-    const git::ScanOptions options{o.strict};
+    git::ScanOptions options;
+    options.strict = o.strict;
+    options.threads = std::thread::hardware_concurrency();
+    options.reopen = [] { return git::Repository::open_from_env(); };
     if (o.staged) return git::scan_index(repo, options);
     if (!o.range.empty()) return git::scan_range(repo, o.range, options);
     if (o.all) return git::scan_all(repo, options);

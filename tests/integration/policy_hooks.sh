@@ -211,6 +211,34 @@ out=$(cd "$T_ROOT/shallow" && "$GIT_SOPS" check --all 2>&1)
 check "shallow clone: --all is a repository error" test $? -eq 2
 check "shallow clone: says how to fix" grep -q "git fetch --unshallow" <<< "$out"
 
+# A long history is split over threads (500+ commits each): a plaintext added at commit 300,
+# deleted, and added again at commit 900 is still one finding, at commit 300, although the two
+# commits fall to different threads.
+LONG="$T_ROOT/long.git"
+git init -q --bare "$LONG"
+python3 - <<'PY' | git -C "$LONG" fast-import --quiet
+import sys
+out = sys.stdout.buffer
+def data(b):
+    out.write(b"data %d\n" % len(b) + b + b"\n")
+secret = b"kind: Secret\nstringData:\n  password: hunter2-SECRETVALUE\n"
+for n in range(1, 1201):
+    out.write(b"commit refs/heads/main\nmark :%d\ncommitter t <t@example.com> %d +0000\n" % (n, 1700000000 + n))
+    data(b"commit %d" % n)
+    out.write(b"M 100644 inline apps/cm.yaml\n")
+    data(b"kind: ConfigMap\ndata: {n: '%d'}\n" % n)
+    if n in (300, 900):
+        out.write(b"M 100644 inline apps/leak.yaml\n")
+        data(secret)
+    if n in (301, 901):
+        out.write(b"D apps/leak.yaml\n")
+PY
+C300=$(git -C "$LONG" log --format=%H --grep='^commit 300$')
+check_eq "long history: one finding, at commit 300" "1 $C300" "$(cd "$LONG" && "$GIT_SOPS" check --all --format json 2>/dev/null |
+  python3 -c 'import json,sys; f=json.load(sys.stdin)["findings"]; print(len(f), f[0]["commit"])')"
+check_eq "long history: every commit checked once" "1200" \
+  "$(cd "$LONG" && "$GIT_SOPS" check --all 2>&1 >/dev/null | sed -n 's/.* across \([0-9]*\) commit(s)$/\1/p')"
+
 sops_check --all --format json > "$T_ROOT/all.json" 2>/dev/null
 check "JSON parses" quiet python3 -m json.tool "$T_ROOT/all.json"
 check_eq "JSON counts the leaking commit and the key" "2" \
