@@ -183,6 +183,10 @@ rm -f "$REPO/hooks/pre-receive"
 
 # ---- report ------------------------------------------------------------------------------------
 fw=$(med floor_wall) fc=$(med floor_cpu) iw=$(med ids_wall) ic=$(med ids_cpu) aw=$(med all_wall) ac=$(med all_cpu)
+# How many cores this machine really gives: two CPU-bound processes at once vs one.
+t1=$( { TIMEFORMAT=%R; time sh -c 'head -c 200000000 /dev/zero | sha256sum >/dev/null'; } 2>&1 )
+t2=$( { TIMEFORMAT=%R; time sh -c '(head -c 200000000 /dev/zero | sha256sum >/dev/null) & (head -c 200000000 /dev/zero | sha256sum >/dev/null) & wait'; } 2>&1 )
+cores=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", 2 * a / b }')
 echo
 echo "| median of $RUNS runs | wall ms | CPU ms | wall ratio | CPU ratio |"
 echo "|---|---:|---:|---:|---:|"
@@ -192,6 +196,7 @@ echo "| \`git sops check --all\` | $aw | $ac | $(ratio "$aw" "$fw") ($(ratio "$a
 echo "| pre-receive hook alone, push of 100 new commits (aim < 200 ms) | $(med hook_wall) | $(med hook_cpu) | | |"
 echo "| the whole \`git push\` (client and server) | $(med push_wall) | $(med push_cpu) | | |"
 echo
+echo "cores: $(nproc) online, ~$cores usable now (two sha256sum at once vs one; the floor pipes two processes, git-sops reads with one thread); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "check --all: exit $rc; $(tail -1 "$BENCH_DIR/all.err")"
 head -3 "$BENCH_DIR/all.txt"
 echo "pre-receive: exit $(cat "$BENCH_DIR/hook.rc"); $(tail -1 "$BENCH_DIR/hook.out")"

@@ -8,7 +8,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/error.hpp"
@@ -45,8 +44,6 @@ git::ScanResult scan(const CheckOptions& o) {
     const git::Repository repo = git::Repository::open_from_env();
     git::ScanOptions options;
     options.strict = o.strict;
-    options.threads = std::thread::hardware_concurrency();
-    options.reopen = [] { return git::Repository::open_from_env(); };
     if (o.staged) return git::scan_index(repo, options);
     if (!o.range.empty()) return git::scan_range(repo, o.range, options);
     if (o.all) return git::scan_all(repo, options);

@@ -4,7 +4,6 @@
 
 #include <set>
 #include <string>
-#include <thread>
 
 #include "base/error.hpp"
 #include "base/io.hpp"
@@ -21,10 +20,6 @@ constexpr std::string_view kTextconvNotes = "refs/notes/textconv/";
 ScanOptions scan_options(const Repository& repo, const HookOptions& options) {
     ScanOptions out;
     out.strict = options.strict;
-    // A push of a long history (a new repository, a big merge) uses every core; the quarantine
-    // is seen by each thread's handle through the same environment.
-    out.threads = std::thread::hardware_concurrency();
-    out.reopen = [] { return Repository::open_from_env(); };
     if (!out.strict) {
         try {
             out.strict = repo.config().get_bool("git-sops.strict").value_or(false);

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,12 +22,6 @@ namespace gitsops::git {
 
 struct ScanOptions {
     bool strict = false;  // recipient drift is an error
-    // History walks of many commits split them over up to this many threads, each reading
-    // through its own repository handle from `reopen` (libgit2 objects are single-threaded):
-    // it must open the same repository the scan was given (for hooks and commands,
-    // Repository::open_from_env). Without `reopen`, one thread.
-    unsigned threads = 1;
-    std::function<Repository()> reopen;
 };
 
 struct ScanResult {

@@ -55,34 +55,6 @@ void tune_libgit2_for_scans() {
     git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 }
 
-void warm_up_parsers() {
-    // A bit of every scalar style, collection style and escape the stores read.
-    static constexpr std::string_view kYaml = R"(# c
-a: plain
-b: 'single ''q'''
-c: "double \" \n \u00e9 \
-  x"
-d: |
-  lit
-e: >-
-  fold
-f: {g: [1, 2.5, true, null, ~], h: &x i}
-j: *x
-k:
-  - l: m  # n
----
-o: !!str 1
-)";
-    static constexpr std::string_view kJson = R"({"a": [1, 2.5, true, null, "s\u00e9\n"], "b": {}})";
-    try {
-        for (auto [format, text] : {std::pair{sops::Format::yaml, kYaml}, std::pair{sops::Format::json, kJson}})
-            sops::make_store(format)->load_plain(text);
-        sops::Config::parse("creation_rules:\n  - path_regex: ^a$\n", kConfigName);  // RE2's call_once
-    } catch (const Error&) {
-        // Only the side effects matter.
-    }
-}
-
 // ---- trees -------------------------------------------------------------------------------------
 
 const git_tree* TreeCache::get(const git_oid& id) {
@@ -314,7 +286,7 @@ ScanResult assemble(std::vector<Part> parts) {
         for (std::size_t i = 0; i < parts[p].verdicts.size(); ++i) {
             auto& [key, verdict] = parts[p].verdicts[i];
             auto [it, fresh] = best.try_emplace(key, Winner{&verdict, p, i});
-            // Two threads met the same triple: the older commit has it.
+            // Two parts met the same triple: the older commit has it.
             if (!fresh && older(verdict.rank, it->second.verdict->rank)) it->second.verdict = &verdict;
         }
     }

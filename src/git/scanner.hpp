@@ -1,6 +1,6 @@
 // Internal to the scans (scan.cpp): the Scanner that reads trees and blobs through libgit2 and
-// classifies each (blob, .sops.yaml, path) triple once, and the assembly of what one or several
-// Scanners (one per thread, each with its own repository handle) found into a ScanResult.
+// classifies each (blob, .sops.yaml, path) triple once, and the assembly of what it found (the
+// refs a push names, then its commits) into a ScanResult.
 //
 // Cost model, for the 5 s pre-receive budget and whole histories: commits are diffed against
 // their parents tree by tree, skipping identical subtrees by id, so a commit costs the trees on
@@ -79,7 +79,6 @@ private:
     std::unordered_map<std::string, Handle<git_tree>> current_, previous_;
 };
 
-// Not thread-safe: one per thread, each over its own git_repository.
 class Scanner {
 public:
     Scanner(git_repository* repo, const ScanOptions& options);
@@ -108,15 +107,12 @@ private:
     std::unordered_map<std::string, std::optional<sops::Config>> configs_;
 };
 
-// One result from the Scanners' parts: each triple once, at its oldest commit; findings in
+// One result from the parts: each triple once, at its oldest commit; findings in
 // history order (without a commit first, then oldest commit first); notes without repeats.
 ScanResult assemble(std::vector<Part> parts);
 
-// A process-wide libgit2 setting for reading many objects once each; call before any thread.
+// Process-wide libgit2 settings for reading many objects once each.
 void tune_libgit2_for_scans();
-// yaml-cpp builds its scanner's regular expressions in function-local statics on first use, and
-// RE2 its shared empty string under std::call_once. Both are initialised safely, but doing it
-// before worker threads start keeps even that off the threads' path (and thread checkers quiet).
-void warm_up_parsers();
+
 
 }  // namespace gitsops::git::scanning

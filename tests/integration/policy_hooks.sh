@@ -211,9 +211,8 @@ out=$(cd "$T_ROOT/shallow" && "$GIT_SOPS" check --all 2>&1)
 check "shallow clone: --all is a repository error" test $? -eq 2
 check "shallow clone: says how to fix" grep -q "git fetch --unshallow" <<< "$out"
 
-# A long history is split over threads (500+ commits each): a plaintext added at commit 300,
-# deleted, and added again at commit 900 is still one finding, at commit 300, although the two
-# commits fall to different threads.
+# A longer history: a plaintext added at commit 300, deleted, and added again at commit 900 is
+# one finding, at commit 300; every commit is diffed once.
 LONG="$T_ROOT/long.git"
 git init -q --bare "$LONG"
 python3 - <<'PY' | git -C "$LONG" fast-import --quiet
