@@ -47,6 +47,11 @@ git::ScanResult scan(const CheckOptions& o) {
     if (o.staged) return git::scan_index(repo, options);
     if (!o.range.empty()) return git::scan_range(repo, o.range, options);
     if (o.all) return git::scan_all(repo, options);
+    if (o.tree.empty() && !repo.resolve_commit("HEAD")) {
+        git::ScanResult nothing;  // the default on a repository without commits: nothing to check
+        nothing.notes.push_back("HEAD has no commit yet: nothing to check (--staged checks the index)");
+        return nothing;
+    }
     return git::scan_tree(repo, o.tree.empty() ? "HEAD" : o.tree, options);
 }
 

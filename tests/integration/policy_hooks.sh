@@ -183,6 +183,7 @@ check_exit "bad range" 2 sops_check --range main
 check_exit "unknown revision" 2 sops_check --tree no-such-rev
 check_exit "not a repository" 2 bash -c 'cd "$1" && GIT_CEILING_DIRECTORIES="$1" "$2" check' _ "$T_ROOT" "$GIT_SOPS"
 check "help" quiet sops_check --help
+check_exit "default on a repository without commits" 0 bash -c 'git init -q "$1" && cd "$1" && "$2" check' _ "$T_ROOT/empty" "$GIT_SOPS"
 # A plaintext added, deleted and added again is one finding, at the commit that first added it.
 git checkout -q -b again main
 plain_secret > apps/again.yaml && git add apps && git commit -qm "first time"
