@@ -11,31 +11,13 @@
 #include <sodium.h>
 
 #include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace gitsops::io {
 
 namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() {
-        int f = fd_;
-        fd_ = -1;
-        return f;
-    }
-
-private:
-    int fd_;
-};
 
 template <class Buffer>
 Buffer read_fd(int fd, const std::string& what) {

@@ -21,7 +21,7 @@
 #include "base/io.hpp"
 #include "base/secure.hpp"
 #include "cli/commands.hpp"
-#include "cli/fd.hpp"
+#include "base/fd.hpp"
 #include "cli/passphrase.hpp"
 
 namespace gitsops::cli {

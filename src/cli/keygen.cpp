@@ -17,7 +17,7 @@
 #include "base/io.hpp"
 #include "base/secure.hpp"
 #include "cli/commands.hpp"
-#include "cli/fd.hpp"
+#include "base/fd.hpp"
 
 namespace gitsops::cli {
 

@@ -11,7 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
-#include "cli/fd.hpp"
+#include "base/fd.hpp"
 
 namespace gitsops::cli {
 

@@ -1,10 +1,11 @@
-// An owned file descriptor for the cli/ commands: closed when it goes out of scope.
-// (base/io.cpp keeps an identical class private; this one can move there once io.hpp exports it.)
+// An owned file descriptor: closed when it goes out of scope; movable, not copyable.
 #pragma once
 
 #include <unistd.h>
 
-namespace gitsops::cli {
+#include <utility>
+
+namespace gitsops {
 
 class Fd {
 public:
@@ -12,6 +13,11 @@ public:
     explicit Fd(int fd) : fd_(fd) {}
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Fd& operator=(Fd&& o) noexcept {
+        std::swap(fd_, o.fd_);
+        return *this;
+    }
     ~Fd() { reset(); }
 
     int get() const { return fd_; }
@@ -29,4 +35,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace gitsops::cli
+}  // namespace gitsops
