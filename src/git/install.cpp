@@ -1,5 +1,7 @@
 #include "git/install.hpp"
 
+#include "gitattributes_template.hpp"  // generated from filters/gitattributes
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,17 +26,8 @@ namespace install_detail {
 // test "compiled-in templates match the files" keeps them identical.
 namespace {
 
-constexpr std::string_view kAttributes = R"(# BEGIN git-sops: files that go through the sops filter, diff and merge drivers.
-# Added by `git sops install` and removed by `git sops uninstall`. Commit it, so every clone
-# routes the same files; the filter leaves files that no .sops.yaml rule covers unchanged.
-*.yaml filter=sops diff=sops merge=sops
-*.yml filter=sops diff=sops merge=sops
-*.json filter=sops diff=sops merge=sops
-*.env filter=sops diff=sops merge=sops
-*.ini filter=sops diff=sops merge=sops
-.sops.yaml !filter !diff !merge
-# END git-sops
-)";
+// The attribute block is filters/gitattributes, embedded at build time (one source of truth).
+constexpr std::string_view kAttributes = kGitattributesTemplate;
 
 constexpr std::string_view kPreCommit = R"SH(#!/bin/sh
 # git-sops hook shim: pre-commit. `git sops install` copies it into the hooks folder
