@@ -45,17 +45,16 @@ struct Node {
     std::vector<MapItem, WipingAllocator<MapItem>> items;
     std::vector<Node, WipingAllocator<Node>> elements;
 
-    static Node null_value() { return Node{}; }
-    static Node string(std::string_view s) { Node n; n.type = Type::string; n.text = to_sstring(s); return n; }
-    static Node integer(std::int64_t v) { Node n; n.type = Type::integer; n.i = v; return n; }
-    static Node floating(double v) { Node n; n.type = Type::floating; n.f = v; return n; }
-    static Node boolean(bool v) { Node n; n.type = Type::boolean; n.b = v; return n; }
-    static Node time(std::string_view rfc3339) { Node n; n.type = Type::time; n.text = to_sstring(rfc3339); return n; }
-    static Node comment(std::string_view s, bool is_inline = false) {
-        Node n; n.type = Type::comment; n.text = to_sstring(s); n.inline_comment = is_inline; return n;
-    }
-    static Node mapping() { Node n; n.type = Type::mapping; return n; }
-    static Node sequence() { Node n; n.type = Type::sequence; return n; }
+    // Defined after MapItem: building a Node by value needs MapItem complete (clang insists).
+    static Node null_value();
+    static Node string(std::string_view s);
+    static Node integer(std::int64_t v);
+    static Node floating(double v);
+    static Node boolean(bool v);
+    static Node time(std::string_view rfc3339);
+    static Node comment(std::string_view s, bool is_inline = false);
+    static Node mapping();
+    static Node sequence();
 
     bool is_comment() const { return type == Type::comment; }
     bool is_container() const { return type == Type::mapping || type == Type::sequence; }
@@ -76,6 +75,18 @@ struct MapItem {
     bool is_comment() const { return key.is_comment(); }
     bool operator==(const MapItem& o) const = default;
 };
+
+inline Node Node::null_value() { return Node{}; }
+inline Node Node::string(std::string_view s) { Node n; n.type = Type::string; n.text = to_sstring(s); return n; }
+inline Node Node::integer(std::int64_t v) { Node n; n.type = Type::integer; n.i = v; return n; }
+inline Node Node::floating(double v) { Node n; n.type = Type::floating; n.f = v; return n; }
+inline Node Node::boolean(bool v) { Node n; n.type = Type::boolean; n.b = v; return n; }
+inline Node Node::time(std::string_view rfc3339) { Node n; n.type = Type::time; n.text = to_sstring(rfc3339); return n; }
+inline Node Node::comment(std::string_view s, bool is_inline) {
+    Node n; n.type = Type::comment; n.text = to_sstring(s); n.inline_comment = is_inline; return n;
+}
+inline Node Node::mapping() { Node n; n.type = Type::mapping; return n; }
+inline Node Node::sequence() { Node n; n.type = Type::sequence; return n; }
 
 // A file is one or more documents (only YAML has several); each document is a mapping.
 using Documents = std::vector<Node, WipingAllocator<Node>>;
