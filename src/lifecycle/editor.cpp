@@ -91,6 +91,48 @@ void restore_handlers() {
     for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &g_previous[i], nullptr);
 }
 
+// ---- removal after SIGKILL ----------------------------------------------------------------------
+// No handler runs on SIGKILL or a crash, so a forked guardian holding the read end of a pipe
+// waits for end-of-file, which comes when this process dies in whatever way, and removes the
+// folder then. It makes only system calls, like the signal handler.
+pid_t g_guardian_pid = -1;
+int g_guardian_fd = -1;  // the write end, CLOEXEC so the editor does not hold it
+
+void start_guardian() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw Error("cannot create a pipe: " + errno_text(errno));
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(p[0]);
+        ::close(p[1]);
+        throw Error("cannot start the scratch folder's guardian: " + errno_text(e));
+    }
+    if (pid == 0) {
+        ::close(p[1]);
+        for (int fd = 0; fd <= 2; ++fd) ::close(fd);  // holds no terminal or pipe of our caller open
+        // Ctrl-C reaches the whole process group: the guardian outlives it to clean up after us.
+        for (int s : kSignals) ::signal(s, SIG_IGN);
+        char c;
+        while (::read(p[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        remove_folder_async_safe();  // finds the folder already gone after a normal exit
+        ::_exit(0);
+    }
+    ::close(p[0]);
+    g_guardian_pid = pid;
+    g_guardian_fd = p[1];
+}
+
+void stop_guardian() {
+    if (g_guardian_fd < 0) return;
+    ::close(g_guardian_fd);
+    g_guardian_fd = -1;
+    while (::waitpid(g_guardian_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    g_guardian_pid = -1;
+}
+
 std::optional<fs::path> memory_base() {
     for (const char* var : {"XDG_RUNTIME_DIR"}) {
         auto v = io::getenv(var);
@@ -173,6 +215,12 @@ Scratch::Scratch(std::string_view basename, bool allow_disk) {
     }
     std::strncpy(g_folder, folder_.c_str(), sizeof g_folder - 1);
     g_folder_fd = fd;
+    try {
+        start_guardian();
+    } catch (const Error&) {
+        remove_folder_async_safe();
+        throw;
+    }
     install_handlers();
 }
 
@@ -203,6 +251,7 @@ Scratch::~Scratch() {
     fs::remove_all(folder_, ec);
     restore_handlers();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    stop_guardian();
 }
 
 void Scratch::write(std::span<const std::uint8_t> bytes) const {

@@ -16,7 +16,8 @@ namespace gitsops::lifecycle {
 // /dev/shm, checked with statfs to be tmpfs or ramfs; persistent disk ($TMPDIR, /tmp) only with
 // `allow_disk`. Removed when destroyed (the file overwritten with zeros first) and, through a
 // signal handler, on SIGINT, SIGTERM, SIGHUP and SIGQUIT, which are then re-raised so the
-// process still dies of them. One Scratch at a time.
+// process still dies of them; after SIGKILL or a crash, by a forked guardian that waits for this
+// process to end. One Scratch at a time.
 class Scratch {
 public:
     Scratch(std::string_view basename, bool allow_disk);
