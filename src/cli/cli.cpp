@@ -38,6 +38,8 @@ int run(int argc, char** argv) {
     add_status(app);
     add_hook(app);
     add_check(app);
+    add_merge(app);
+    add_resolve(app);
 
     try {
         app.parse(argc, argv);

@@ -20,6 +20,8 @@ void add_updatekeys(CLI::App& app);
 void add_status(CLI::App& app);
 void add_hook(CLI::App& app);   // hook pre-commit, hook pre-receive
 void add_check(CLI::App& app);  // check --staged|--range|--all|--tree, text/json/sarif
+void add_merge(CLI::App& app);  // the merge driver
+void add_resolve(CLI::App& app);
 
 
 }  // namespace gitsops::cli

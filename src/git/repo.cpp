@@ -232,6 +232,18 @@ std::optional<Oid> Index::blob_id(std::string_view path) const {
 
 void Index::reload() { check(git_index_read(index_.get(), 0), "cannot read the index"); }
 
+void Index::resolve(std::string_view path, const Oid& blob, std::uint32_t mode) {
+    const std::string p = z(path);
+    int rc = git_index_conflict_remove(index_.get(), p.c_str());
+    if (rc != GIT_ENOTFOUND) check(rc, "cannot clear the conflict of " + p);
+    git_index_entry entry{};
+    entry.path = p.c_str();
+    entry.mode = mode;
+    entry.id = to_git(blob);
+    check(git_index_add(index_.get(), &entry), "cannot stage " + p);
+    check(git_index_write(index_.get()), "cannot write the index");
+}
+
 // ---- Revwalk -------------------------------------------------------------------------------
 
 void Revwalk::sort(unsigned mode) { check(git_revwalk_sorting(walk_.get(), mode), "cannot sort the walk"); }
@@ -364,6 +376,12 @@ Blob Repository::blob(const Oid& id) const {
     git_oid gid = to_git(id);
     check(git_blob_lookup(&b, repo_.get(), &gid), "cannot read blob " + id.hex());
     return Blob(detail::Handle<git_blob>(b));
+}
+
+Oid Repository::write_blob(std::span<const std::uint8_t> bytes) const {
+    git_oid id;
+    check(git_blob_create_from_buffer(&id, repo_.get(), bytes.data(), bytes.size()), "cannot write a blob");
+    return from_git(&id);
 }
 
 Commit Repository::commit(const Oid& id) const {

@@ -128,6 +128,10 @@ public:
     std::optional<Oid> blob_id(std::string_view path) const;  // stage 0 only
     // Re-reads the index file when another process (git itself) has changed it.
     void reload();
+    // Marks a conflicted path resolved: its stages 1-3 give way to one stage-0 entry for `blob`,
+    // and the index file is written. The entry has no stat data, so git re-checks the worktree
+    // file (through the clean filter) on its next look instead of trusting it.
+    void resolve(std::string_view path, const Oid& blob, std::uint32_t mode);
 
 private:
     friend class Repository;
@@ -197,6 +201,8 @@ public:
     // or the path is not a blob.
     std::optional<Blob> blob_at(std::string_view rev, std::string_view path) const;
     Revwalk revwalk() const;
+    // Stores `bytes` as a blob (already in their stored, i.e. encrypted, form).
+    Oid write_blob(std::span<const std::uint8_t> bytes) const;
 
     git_repository* raw() const { return repo_.get(); }
 

@@ -12,6 +12,8 @@
 //               resumes (or `--abort` rolls back)
 //   updatekeys  re-wraps data keys for the recipients the rule lists now; values untouched
 //   status      per file: encrypted, recipients vs rule, MAC; filter and hooks; the cluster key
+//   resolve     a merge conflict in a sops file: both values per key path in the editor, the
+//               chosen ones encrypted and staged
 //
 // Identities come from sops' own discovery (SOPS_AGE_KEY*, key files, ssh keys) first, then from
 // the cluster recorded for the file's recipients or rule, read through kubectl into memory only.
@@ -66,6 +68,16 @@ struct UpdatekeysOptions {
     ClusterOptions cluster;
 };
 void updatekeys(const UpdatekeysOptions& options);
+
+struct ResolveOptions {
+    std::string file;
+    enum class Pick { ask, ours, theirs } pick = Pick::ask;  // --ours / --theirs: no editor
+    bool allow_disk = false;
+};
+// `git sops resolve FILE` after a merge driver conflict: merges the three staged versions again,
+// shows each conflicting value from both sides in the editor (a file on tmpfs) or takes one side,
+// then stages the encrypted result and writes the worktree file in the worktree's mode.
+void resolve(const ResolveOptions& options);
 
 struct StatusOptions {
     bool check_cluster = false;  // --cluster: compare the cluster's key with the rule

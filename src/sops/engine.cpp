@@ -416,19 +416,23 @@ std::string reencrypt(const OpenedFile& previous, std::string_view previous_byte
                       const StoreConfig& config, const CreationRule* rule) {
     const bool rewrap = rule && !same_recipients(previous.metadata, rule->age_groups);
     if (!rewrap && same_plaintext(previous, plaintext)) return std::string(previous_bytes);
+    if (!rewrap) return encrypt_next(previous, previous.metadata, std::move(plaintext), format, config);
     Metadata md = previous.metadata;
-    if (rewrap) {
-        int threshold = rule->shamir_threshold;
-        md.key_groups = wrap_data_key(previous.key, rule->age_groups, threshold);
-        md.shamir_threshold = threshold;
-    }
-    if (version_older_than_ours(md.version)) md.version = std::string(kSopsVersion);
+    int threshold = rule->shamir_threshold;
+    md.key_groups = wrap_data_key(previous.key, rule->age_groups, threshold);
+    md.shamir_threshold = threshold;
+    return encrypt_next(previous, std::move(md), std::move(plaintext), format, config);
+}
+
+std::string encrypt_next(const OpenedFile& previous, Metadata metadata, Documents plaintext, Format format,
+                         const StoreConfig& config) {
+    if (version_older_than_ours(metadata.version)) metadata.version = std::string(kSopsVersion);
     IvStash stash = previous.stash;
     stash.rewind();
     EncryptOptions options;
     options.stash = &stash;
-    encrypt_documents(plaintext, md, previous.key, options);
-    return emit_encrypted(plaintext, md, format, config);
+    encrypt_documents(plaintext, metadata, previous.key, options);
+    return emit_encrypted(plaintext, metadata, format, config);
 }
 
 }  // namespace gitsops::sops

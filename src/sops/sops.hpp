@@ -126,6 +126,9 @@ public:
                                                   std::span<const std::uint8_t> plaintext);
     // Makes every remembered IV available again.
     void rewind();
+    // Adds the IVs `other` remembered that this stash lacks, after its own (a merge takes values
+    // from both sides of a file that kept one data key). Only for stashes of the same data key.
+    void absorb(const IvStash& other);
     std::size_t size() const { return entries_.size(); }
 
 private:
@@ -263,6 +266,10 @@ bool same_recipients(const Metadata& metadata, const std::vector<std::vector<std
 // When neither the plaintext nor the recipients changed, returns `previous_bytes` as they are.
 std::string reencrypt(const OpenedFile& previous, std::string_view previous_bytes, Documents plaintext, Format format,
                       const StoreConfig& config = {}, const CreationRule* rule = nullptr);
+// The same without shortcuts: `plaintext` encrypted with previous' data key and IVs under
+// `metadata` (previous' own, or one whose key groups wrap that same data key).
+std::string encrypt_next(const OpenedFile& previous, Metadata metadata, Documents plaintext, Format format,
+                         const StoreConfig& config = {});
 
 // ---- --extract ---------------------------------------------------------------------------------
 
@@ -275,6 +282,47 @@ struct PathStep {
 std::vector<PathStep> parse_tree_path(std::string_view text);
 // Follows the path in the first document. Error(generic) when a step is missing.
 const Node& extract(const Documents& documents, std::span<const PathStep> path);
+
+// ---- three-way merge of decrypted documents (the merge driver) -------------------------------------
+
+// A key path where both sides changed the same value differently. `ours`/`theirs` hold the
+// plaintext values (nullopt: that side deleted the key); they never go into a message.
+struct MergeConflict {
+    enum class Kind : std::uint8_t {
+        changed_both,     // changed on both sides
+        added_both,       // added on both sides with different values
+        deleted_ours,     // deleted in ours, changed in theirs
+        deleted_theirs,   // changed in ours, deleted in theirs
+        comments,         // the comments of one mapping changed on both sides (values: sequences of them)
+        documents,        // documents added or removed on both sides (values: sequences of documents)
+    };
+    Kind kind = Kind::changed_both;
+    std::size_t document = 0;     // 0-based; unused for `documents`
+    std::vector<PathStep> path;   // empty: the document itself (or the mapping, for `comments`)
+    std::optional<Node> ours, theirs;
+};
+// "changed on both sides", ...
+std::string_view conflict_kind_text(MergeConflict::Kind kind);
+// `["data"]["password"]`, as `decrypt --extract` takes it; `[]` for the document itself.
+std::string tree_path_text(std::span<const PathStep> path);
+
+// How the n-th conflict of a merge was settled: a value, or nullopt to delete the key. For
+// `comments` and `documents` only ours' or theirs' value is accepted.
+using MergeResolution = std::optional<Node>;
+
+struct MergeResult {
+    Documents merged;                      // conflicts hold ours' value (or the resolution)
+    std::vector<MergeConflict> conflicts;  // in document order
+};
+
+// Merges per key path: a value changed on one side takes that side, the same change on both is
+// kept once, different changes conflict; additions and deletions likewise; sequences are whole
+// values unless both sides only appended; mappings keep the key order and comments of the side
+// that changed them. `base` may be empty (no common ancestor). With `resolutions` (one per
+// conflict of the unresolved merge, in order), conflicts take them instead of ours' values; a
+// resolution of the wrong shape throws Error(generic).
+MergeResult merge_documents(const Documents& base, const Documents& ours, const Documents& theirs,
+                            const std::vector<MergeResolution>* resolutions = nullptr);
 
 // ---- .sops.yaml ----------------------------------------------------------------------------------
 
