@@ -173,6 +173,10 @@ std::string base64_encode(Bytes data, bool padded) {
 
 std::optional<SecureBytes> base64_decode(std::string_view text, bool padded) {
     ready();
+    // libsodium 1.0.18 decodes a byte >= 0x80 as if it were a base64 digit (its constant-time
+    // lookup sees a negative char): "\x97\x88\xae\xb7" decodes like "////". Refuse them first.
+    for (char c : text)
+        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
     const int variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
     SecureBytes out(text.size() / 4 * 3 + 3);
     std::size_t len = 0;
