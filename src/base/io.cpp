@@ -61,17 +61,24 @@ SecureBytes read_file_secure(const std::filesystem::path& path) { return read_pa
 std::string read_stream(int fd) { return read_fd<std::string>(fd, "input"); }
 SecureBytes read_stream_secure(int fd) { return read_fd<SecureBytes>(fd, "input"); }
 
-void write_all(int fd, std::span<const std::uint8_t> bytes) {
+namespace {
+
+// `what` names the destination in the error (a full disk must say which file it could not write).
+void write_fd(int fd, std::span<const std::uint8_t> bytes, std::string_view what) {
     std::size_t off = 0;
     while (off < bytes.size()) {
         ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw Error("output", "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
+            throw Error(what, "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
         }
         off += static_cast<std::size_t>(n);
     }
 }
+
+}  // namespace
+
+void write_all(int fd, std::span<const std::uint8_t> bytes) { write_fd(fd, bytes, "output"); }
 
 void atomic_write(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
                   std::optional<unsigned> mode) {
@@ -110,7 +117,7 @@ void atomic_write(const std::filesystem::path& path, std::span<const std::uint8_
 
     Fd guard(fd);
     try {
-        write_all(fd, bytes);
+        write_fd(fd, bytes, path.string());
         if (::fchmod(fd, static_cast<mode_t>(final_mode)) != 0 || ::fsync(fd) != 0)
             throw Error(path.string(), "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
         if (::close(guard.release()) != 0)
