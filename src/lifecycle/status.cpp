@@ -160,7 +160,7 @@ void check_clusters(const Workspace& ws, const SopsYaml& yaml, const ClusterOpti
         }
         auto current = keys::entry_recipients(*entries, keys::kAgeKeyEntry);
         auto rule = std::find_if(yaml.rules().begin(), yaml.rules().end(),
-                                 [&](const RuleView& v) { return v.id() == rule_id; });
+                                 [&id = rule_id](const RuleView& v) { return v.id() == id; });
         if (rule == yaml.rules().end()) {
             r.problem("cluster: " + name + " belongs to rule '" + rule_id + "', which .sops.yaml no longer has");
             continue;
