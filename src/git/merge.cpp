@@ -73,6 +73,7 @@ bool same_key(const Side& a, const Side& b) {
 // ---- text merge (files that are not sops files) ------------------------------------------------
 
 MergeOutcome text_merge(const MergeSides& sides, std::string_view path, int marker_size) {
+    const Library library;  // libgit2's allocator and error state (no repository is opened here)
     auto input = [&](std::span<const std::uint8_t> b) {
         git_merge_file_input in = GIT_MERGE_FILE_INPUT_INIT;
         in.ptr = reinterpret_cast<const char*>(b.data());

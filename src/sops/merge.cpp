@@ -175,15 +175,20 @@ private:
         return out;
     }
 
-    // Right after the nearest key before other.items[i] (in `other`) that `out` already has.
+    // Right after the nearest key before other.items[i] (in `other`) that `out` already has, else
+    // right before the nearest one after it, else at the end.
     static std::size_t insert_at(const Node& out, const Node& other, std::size_t i) {
-        while (i-- > 0) {
-            const MapItem& prev = other.items[i];
-            if (prev.is_comment()) continue;
+        auto position = [&](const MapItem& item) -> std::optional<std::size_t> {
+            if (item.is_comment()) return std::nullopt;
             for (std::size_t j = 0; j < out.items.size(); ++j)
-                if (!out.items[j].is_comment() && out.items[j].key.text == prev.key.text) return j + 1;
-        }
-        return 0;
+                if (!out.items[j].is_comment() && out.items[j].key.text == item.key.text) return j;
+            return std::nullopt;
+        };
+        for (std::size_t k = i; k-- > 0;)
+            if (auto j = position(other.items[k])) return *j + 1;
+        for (std::size_t k = i + 1; k < other.items.size(); ++k)
+            if (auto j = position(other.items[k])) return *j;
+        return out.items.size();
     }
 
     std::optional<Node> conflict(const Node* b, const Node* o, const Node* t) {
