@@ -237,4 +237,22 @@ git commit -q --no-edit --no-verify
 check_eq "encrypted worktree clean at the end" "" "$(git status --porcelain)"
 no_plaintext "no plaintext object in the encrypted-worktree repository" . "${MARKERS[@]}"
 
+# ---- a new data key on their branch (a rotation) wins over ours' old one ----------------------------
+git checkout -q -b rotated
+sed -i "s/age: $DEV,$PROD\$/age: $PROD/" .sops.yaml
+"$GIT_SOPS" decrypt -i apps/api-secret.yaml && "$GIT_SOPS" encrypt -i apps/api-secret.yaml
+git add .sops.yaml apps && commit -m "rotated: new data key, prod key only"
+git checkout -q main
+EDITOR="$(sed_editor "s/api.theirs/api.rotation/")" "$GIT_SOPS" edit apps/api-secret.yaml 2>/dev/null
+git add apps && commit -m "main: host"
+check "merge of a rotation with a value change is clean" git merge -q --no-edit --no-verify rotated
+check_eq "their key entries (the new data key) are kept" \
+  "$(git cat-file -p rotated:apps/api-secret.yaml | sed -n '/^sops:/,/lastmodified/p' | grep -v lastmodified)" \
+  "$(git cat-file -p HEAD:apps/api-secret.yaml | sed -n '/^sops:/,/lastmodified/p' | grep -v lastmodified)"
+check_eq "the prod key reads our change" "api.rotation" \
+  "$(SOPS_AGE_KEY_FILE="$T_ROOT/prod.key" "$GIT_SOPS" decrypt --extract '["stringData"]["host"]' apps/api-secret.yaml 2>/dev/null)"
+check_exit "the dropped dev key no longer opens the merged file" 128 env SOPS_AGE_KEY_FILE="$T_ROOT/dev.key" \
+  "$GIT_SOPS" decrypt apps/api-secret.yaml
+no_plaintext "no plaintext object after the rotation merge" . "${MARKERS[@]}" api.rotation
+
 finish
