@@ -237,9 +237,12 @@ private:
 
 // Steps 1 and 2, then the rest.
 void start(const Workspace& ws, std::size_t rule_index_, const ClusterOptions& options) {
+    // In a decrypted worktree the files are plaintext and the clean filter keeps their stored
+    // blobs (old key) as long as the plaintext is unchanged: rotating would change nothing that
+    // gets committed, and --finish would then cut Flux off. Refuse before any step.
     if (git::decrypted_worktree(ws.repo))
-        note("warning: this worktree is decrypted: rotate re-encrypts the encrypted files in the worktree only; "
-             "plaintext ones keep their stored data key until they are staged again");
+        throw Error("this worktree is decrypted (git sops unlock), and rotate re-encrypts the files as they are "
+                    "stored: run `git sops lock`, then rotate, commit, and `git sops unlock` again");
     const SopsYaml config = ws.config();
     const RuleView& rule = config.rules().at(rule_index_);
     Records records = ws.records();

@@ -142,5 +142,22 @@ check ".sops.yaml lists the new --no-cluster key" grep -qF "$(public_of "$k2")" 
 check_eq "--no-cluster: kubectl never ran" "$calls" "$(wc -l <"$FAKE_KUBE_DIR/log")"
 rm -f "$OUT/nc.out"
 no_leak "--no-cluster rotation"
+git add -A && git commit -qm "rotated without a cluster"
+
+# ---- a decrypted worktree: rotate refuses until it is locked ---------------------------------------
+"$GIT_SOPS" install >/dev/null && git add .gitattributes && git commit -qm "filter" --no-verify
+SOPS_AGE_KEY="$k2" "$GIT_SOPS" unlock >/dev/null 2>&1
+check "unlocked: the files are plaintext" bash -c "! grep -q '^sops:' apps/a-secret.yaml"
+SOPS_AGE_KEY="$k2" "$GIT_SOPS" rotate >"$OUT/dec.out" 2>"$OUT/dec.err"
+check_eq "rotate in a decrypted worktree: refused" 1 "$?"
+check "the refusal names the way out" grep -q 'run `git sops lock`, then rotate' "$OUT/dec.err"
+check_eq "the refusal changed nothing" "" "$(git status --porcelain)"
+check "no key printed by the refusal" bash -c "! grep -q AGE-SECRET-KEY '$OUT/dec.out'"
+SOPS_AGE_KEY="$k2" "$GIT_SOPS" lock >/dev/null 2>&1
+SOPS_AGE_KEY="$k2" "$GIT_SOPS" rotate >"$OUT/dec.out" 2>"$OUT/dec.err"
+rc=$?; check_eq "after lock, rotate works ($(tail -1 "$OUT/dec.err"))" 0 "$rc"
+k3=$(grep '^AGE-SECRET-KEY' "$OUT/dec.out"); remember_key "$k3"
+for f in "${FILES[@]}"; do check "after lock and rotate: $f opens with the new key alone" opens_with "$k3" "$f"; done
+rm -f "$OUT/dec.out"
 
 finish
