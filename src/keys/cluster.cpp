@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,9 +15,8 @@
 
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/process.hpp"
 #include "crypto/crypto.hpp"
-
-extern char** environ;
 
 namespace gitsops::keys {
 
@@ -36,18 +34,6 @@ struct Pipe {
     }
 };
 
-// The environment kubectl gets: ours (KUBECONFIG, proxies, cloud credentials for exec plugins)
-// without SOPS_AGE_KEY, which kubectl has no use for.
-std::vector<std::string> child_environment() {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-        std::string_view entry(*e);
-        if (entry.starts_with("SOPS_AGE_KEY=")) continue;
-        env.emplace_back(entry);
-    }
-    return env;
-}
-
 struct Output {
     int status = 0;
     SecureBytes out;
@@ -59,21 +45,11 @@ struct Output {
 // runs) when the program cannot be started.
 Output run(const std::vector<std::string>& argv, std::span<const std::uint8_t> input, int& spawn_errno) {
     Pipe in, out, err;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in.read.get(), 0);
-    posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
-    std::vector<std::string> args_copy = argv, env = child_environment();
-    std::vector<char*> args, envp;
-    for (auto& a : args_copy) args.push_back(a.data());
-    args.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    spawn_errno = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawn_errno != 0) return {};
+    // kubectl gets our environment (KUBECONFIG, proxies, cloud credentials for exec plugins)
+    // without SOPS_AGE_KEY, which it has no use for.
+    const pid_t pid = process::spawn(argv, process::environment({"SOPS_AGE_KEY"}),
+                                     {in.read.get(), out.write.get(), err.write.get()}, &spawn_errno);
+    if (pid < 0) return {};
     in.read.reset();
     out.write.reset();
     err.write.reset();
@@ -123,8 +99,7 @@ Output run(const std::vector<std::string>& argv, std::span<const std::uint8_t> i
     }
     crypto::wipe(chunk);
     in.write.reset();
-    while (::waitpid(pid, &result.status, 0) < 0 && errno == EINTR) {
-    }
+    result.status = process::wait(pid).raw;
     ::sigaction(SIGPIPE, &previous, nullptr);
     return result;
 }

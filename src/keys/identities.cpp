@@ -1,7 +1,5 @@
 // sops 3.13's age identity discovery (age/keysource.go loadIdentities, loadAgeSSHIdentities).
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,10 +8,10 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/fd.hpp"
 #include "base/io.hpp"
+#include "base/process.hpp"
 #include "keys/keys.hpp"
-
-extern char** environ;
 
 namespace gitsops::keys {
 
@@ -272,54 +270,27 @@ std::vector<std::string> split_command(std::string_view line) {
 
 SecureBytes run_command(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
     if (argv.empty()) throw Error("empty command");
-    // The environment: ours, with the extra variables replacing any of the same name.
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) {
-        std::string_view entry(*e);
-        bool replaced = false;
-        for (const auto& x : extra_env)
-            if (entry.substr(0, entry.find('=') + 1) == std::string_view(x).substr(0, x.find('=') + 1)) replaced = true;
-        if (!replaced) env_strings.emplace_back(entry);
-    }
-    env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp, args;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_copy = argv;
-    for (auto& s : argv_copy) args.push_back(s.data());
-    args.push_back(nullptr);
-
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(out[0]);
-        throw Error("failed to execute command " + argv[0] + ": " + errno_text(rc));
-    }
+    Fd read_end(out[0]), write_end(out[1]);
+    process::Stdio stdio;
+    stdio.in_from_dev_null = true;
+    stdio.out = write_end.get();
+    int spawn_errno = 0;
+    const pid_t pid = process::spawn(argv, process::environment({}, extra_env), stdio, &spawn_errno);
+    write_end.reset();
+    if (pid < 0) throw Error("failed to execute command " + argv[0] + ": " + errno_text(spawn_errno));
     SecureBytes output;
     try {
-        output = io::read_stream_secure(out[0]);
+        output = io::read_stream_secure(read_end.get());
     } catch (...) {
-        ::close(out[0]);
-        ::waitpid(pid, nullptr, 0);
+        read_end.reset();
+        process::wait(pid);
         throw;
     }
-    ::close(out[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error("command " + argv[0] + " failed (" +
-                    (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                       : std::string("killed by a signal")) +
-                    ")");
+    read_end.reset();
+    const process::ExitStatus status = process::wait(pid);
+    if (!status.ok()) throw Error("command " + argv[0] + " failed (" + status.describe() + ")");
     return output;
 }
 

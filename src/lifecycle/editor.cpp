@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -20,9 +19,8 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
+#include "base/process.hpp"
 #include "keys/keys.hpp"
-
-extern char** environ;
 
 namespace gitsops::lifecycle {
 
@@ -140,14 +138,6 @@ std::optional<fs::path> memory_base() {
     }
     if (is_memory_backed("/dev/shm")) return fs::path("/dev/shm");
     return std::nullopt;
-}
-
-// The environment of the editor: ours without SOPS_AGE_KEY (an editor has no use for keys).
-std::vector<std::string> editor_environment() {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-        if (!std::string_view(*e).starts_with("SOPS_AGE_KEY=")) env.emplace_back(*e);
-    return env;
 }
 
 std::optional<std::string> find_on_path(std::string_view name) {
@@ -273,23 +263,15 @@ SecureBytes Scratch::read() const { return io::read_file_secure(file_); }
 void run_editor(const fs::path& file) {
     std::vector<std::string> argv = editor_command();
     argv.push_back(file.string());
-    std::vector<std::string> env = editor_environment();
-    std::vector<char*> args, envp;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
-    if (rc != 0) throw Error("cannot start the editor '" + argv[0] + "': " + errno_text(rc), exit_code::no_editor);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) throw Error("waiting for the editor: " + errno_text(errno));
-    }
-    if (WIFSIGNALED(status))
-        throw Error("the editor '" + argv[0] + "' was killed by signal " + std::to_string(WTERMSIG(status)));
-    if (WEXITSTATUS(status) != 0)
-        throw Error("the editor '" + argv[0] + "' exited with status " + std::to_string(WEXITSTATUS(status)));
+    // The editor gets our environment without SOPS_AGE_KEY: it has no use for keys.
+    int spawn_errno = 0;
+    const pid_t pid = process::spawn(argv, process::environment({"SOPS_AGE_KEY"}), {}, &spawn_errno);
+    if (pid < 0)
+        throw Error("cannot start the editor '" + argv[0] + "': " + errno_text(spawn_errno), exit_code::no_editor);
+    const process::ExitStatus status = process::wait(pid);
+    if (status.signaled())
+        throw Error("the editor '" + argv[0] + "' was killed by signal " + std::to_string(status.signal()));
+    if (!status.ok()) throw Error("the editor '" + argv[0] + "' exited with " + status.describe());
 }
 
 std::optional<bool> ask_tty(std::string_view question, bool default_yes) {
