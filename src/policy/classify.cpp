@@ -24,7 +24,7 @@ std::optional<sops::CreationRule> rule_for(const Context& context, std::string_v
 }
 
 bool has_marker(std::string_view text) {
-    return detail::contains_word(text, detail::kSecretMarker) || contains(text, detail::kSopsMarker) ||
+    return detail::may_name_secret(text) || contains(text, detail::kSopsMarker) ||
            contains(text, detail::kAgeKeyMarker) || contains(text, detail::kPemKeyMarker);
 }
 
@@ -77,7 +77,7 @@ std::vector<Finding> classify(std::span<const std::uint8_t> blob, std::string_vi
     detail::Findings out(path);
     const Format format = sops::format_for_path(path);
     const auto keys = binary ? std::vector<detail::KeyHit>{} : detail::find_private_keys(text);
-    const bool has_secret = detail::contains_word(text, detail::kSecretMarker);
+    const bool has_secret = detail::may_name_secret(text);
     const bool has_sops = contains(text, detail::kSopsMarker);
     const bool worth_parsing =
         (rule && !is_blank(text)) ||
@@ -97,7 +97,7 @@ std::vector<Finding> classify(std::span<const std::uint8_t> blob, std::string_vi
 std::vector<Finding> plaintext_secrets(std::span<const std::uint8_t> blob, std::string_view path) {
     const std::string_view text = text_of(blob);
     const Format format = sops::format_for_path(path);
-    if (!is_manifest_format(format) || !detail::contains_word(text, detail::kSecretMarker) || detail::looks_binary(text))
+    if (!is_manifest_format(format) || !detail::may_name_secret(text) || detail::looks_binary(text))
         return {};
     detail::ParsedFile file = detail::parse_file(text, format, {});
     if (!file.parsed) return {};

@@ -101,6 +101,10 @@ bool contains_word(std::string_view text, std::string_view word) {
     return false;
 }
 
+bool may_name_secret(std::string_view text) {
+    return contains_word(text, kSecretMarker) || text.find('\\') != std::string_view::npos;
+}
+
 bool looks_binary(std::string_view bytes) {
     return std::memchr(bytes.data(), 0, std::min(bytes.size(), kBinaryProbe)) != nullptr;
 }

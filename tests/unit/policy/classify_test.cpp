@@ -207,6 +207,18 @@ std::vector<Case> cases() {
                  {{F::plaintext_secret, E, -1, "stringData.pw"}}});
     v.push_back({"kind single-quoted", "apps/db.yml", "kind: 'Secret'\nstringData:\n  pw: SECRETVALUE-1\n", true,
                  false, {{F::plaintext_secret, E, -1, "stringData.pw"}}});
+    v.push_back({"kind spelt with a JSON \\u escape", "apps/db.json",
+                 R"({"kind":"\u0053ecret","stringData":{"pw":"SECRETVALUE-1"}})", true, false,
+                 {{F::plaintext_secret, E, -1, "stringData.pw"}}});
+    v.push_back({"kind spelt with YAML \\x and \\u escapes", "apps/db.yaml",
+                 "apiVersion: v1\nkind: \"Secr\\x65t\"\nstringData:\n  pw: SECRETVALUE-1\n---\n\"\\u006bind\": "
+                 "\"\\u0053ecret\"\ndata:\n  k: U0VDUkVUVkFMVUU=\n",
+                 true, false, {{F::plaintext_secret, E, 0, "stringData.pw"}, {F::plaintext_secret, E, 1, "data.k"}}});
+    v.push_back({"kind folded over an escaped line break", "apps/db.yaml",
+                 "kind: \"Sec\\\n  ret\"\nstringData:\n  pw: SECRETVALUE-1\n", true, false,
+                 {{F::plaintext_secret, E, -1, "stringData.pw"}}});
+    v.push_back({"a backslash alone is no finding", "apps/cm.yaml",
+                 "kind: ConfigMap\ndata:\n  re: \"a\\\\d+\"\n", true, false, {}});
     v.push_back({"Secret third of three documents", "apps/all.yaml",
                  kConfigMap + "---\n" + kDeployment + "---\n" + kPlainSecret, true, false,
                  {{F::plaintext_secret, E, 2, "stringData.username"},
