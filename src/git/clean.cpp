@@ -71,6 +71,13 @@ std::string keys_named(const std::vector<policy::Finding>& findings) {
 // One message for the whole file: git prints it after "git-sops: <path>: ".
 std::string refusal(std::string_view path, const std::vector<policy::Finding>& findings) {
     const std::string keys = keys_named(findings);
+    // kustomize's secretGenerator literals: encrypting the kustomization would break the build.
+    const bool generator_only = std::all_of(findings.begin(), findings.end(), [](const policy::Finding& f) {
+        return f.key_path.starts_with("secretGenerator[");
+    });
+    if (generator_only)
+        return "kustomize secretGenerator literals in clear (" + keys + "), so it was not staged. Fix: " +
+               findings.front().fix + ".";
     return "plaintext Kubernetes Secret (" + documents_named(findings) + (keys.empty() ? "" : "; values in clear: " + keys) +
            ") and no creation rule in .sops.yaml covers this path, so it was not staged. Fix: add a creation rule "
            "whose path_regex matches '" + std::string(path) + "' to .sops.yaml (git add then encrypts it), or encrypt it "

@@ -26,7 +26,7 @@ inline bool contains(std::string_view text, std::string_view word) { return text
 // `"kind":"Secret"` have it; imagePullSecrets, secretKeyRef and SealedSecret do not, which
 // spares most Deployments a parse.
 bool contains_word(std::string_view text, std::string_view word);
-// The blob may name a Secret: the word, or a backslash, because YAML double-quoted and JSON
+// The blob may name a Secret: the word, kustomize's `secretGenerator`, or a backslash, because YAML double-quoted and JSON
 // strings can spell it with escapes ("\u0053ecret", "Secr\x65t", an escaped line break) that
 // only a parse reveals.
 bool may_name_secret(std::string_view text);

@@ -102,7 +102,8 @@ bool contains_word(std::string_view text, std::string_view word) {
 }
 
 bool may_name_secret(std::string_view text) {
-    return contains_word(text, kSecretMarker) || text.find('\\') != std::string_view::npos;
+    return contains_word(text, kSecretMarker) || text.find('\\') != std::string_view::npos ||
+           contains(text, "secretGenerator");
 }
 
 bool looks_binary(std::string_view bytes) {

@@ -1,4 +1,4 @@
-// Finding kind 1: a Kubernetes Secret with a value in clear. The check reads the parsed tree, not
+// Finding kind 1: a Kubernetes Secret with a value in clear (and kustomize secretGenerator literals). The check reads the parsed tree, not
 // lines, so `kind: "Secret"`, JSON manifests, the third document of a stream and the items of
 // a `List` are all seen, and one encrypted Secret cannot hide a plaintext one beside it.
 // Sealed values are `ENC[...]` strings, and `data` values that are a whole sops file in base64,
@@ -60,8 +60,45 @@ void check_values(const sops::Node& values, bool is_data, int document, KeyPath&
     }
 }
 
+// kustomize's secretGenerator turns `literals: [KEY=value]` into a Secret at build time: a value
+// written there is a plaintext secret in git. (Its `files:` and `envs:` name other files, which
+// Flux decrypts when they are sops files; those files are classified on their own.)
+void check_secret_generator(const sops::Node& generators, int document, KeyPath& path, Findings& out) {
+    if (generators.type != sops::Node::Type::sequence) return;
+    path.push_key("secretGenerator");
+    for (std::size_t i = 0; i < generators.elements.size(); ++i) {
+        const sops::Node& generator = generators.elements[i];
+        const sops::Node* literals = generator.type == sops::Node::Type::mapping ? generator.find("literals") : nullptr;
+        if (!literals || literals->type != sops::Node::Type::sequence) continue;
+        path.push_index(i);
+        path.push_key("literals");
+        for (std::size_t j = 0; j < literals->elements.size(); ++j) {
+            const sops::Node& literal = literals->elements[j];
+            if (literal.type != sops::Node::Type::string) continue;
+            const std::string_view text = sops::sv(literal.text);
+            const auto eq = text.find('=');
+            std::string_view value = eq == std::string_view::npos ? std::string_view{} : text.substr(eq + 1);
+            if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+                value = value.substr(1, value.size() - 2);
+            if (value.empty() || value.starts_with("ENC[")) continue;
+            path.push_index(j);
+            out.add(FindingKind::plaintext_secret, Severity::error, document, path.str(),
+                    "a kustomize secretGenerator holds the literal value of '" + std::string(text.substr(0, eq)) +
+                        "' in clear",
+                    "move it into an env file listed under `envs:` and encrypt that file with sops (Flux decrypts "
+                    "it), or move the value out of git");
+            path.pop();
+        }
+        path.pop();
+        path.pop();
+    }
+    path.pop();
+}
+
 void check_object(const sops::Node& object, int document, KeyPath& path, Findings& out) {
     if (object.type != sops::Node::Type::mapping) return;
+    if (const sops::Node* generators = object.find("secretGenerator"))
+        check_secret_generator(*generators, document, path, out);
     const sops::Node* kind = object.find("kind");
     if (is_string(kind, "Secret")) {
         for (std::string_view field : {"data", "stringData"}) {

@@ -210,6 +210,8 @@ refused() {  # DESCRIPTION FILE CONTENT
 refused "kind: \"Secret\" (quoted)" other/quoted.yaml "$(printf 'kind: "Secret"\napiVersion: v1\nmetadata:\n  name: q\ndata:\n  k: %s' "$M_LEAK")"
 refused "a JSON Secret" other/s.json "{\"kind\":\"Secret\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"j\"},\"stringData\":{\"k\":\"$M_LEAK\"}}"
 refused "a List holding a Secret" other/list.yaml "$(printf 'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: l\n    stringData:\n      k: %s' "$M_LEAK")"
+refused "a JSON Secret spelt with \\u escapes" other/e.json "{\"kind\":\"\\u0053ecret\",\"stringData\":{\"k\":\"$M_LEAK\"}}"
+refused "kustomize secretGenerator literals" other/kustomization.yaml "$(printf 'secretGenerator:\n  - name: g\n    literals:\n      - k=%s' "$M_LEAK")"
 rm -f other/leak.yaml
 printf '# not a Secret, only the word in a comment\nkind: ConfigMap\n' > other/fine2.yaml
 check "a file that only mentions Secret passes" git add other

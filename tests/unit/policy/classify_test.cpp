@@ -219,6 +219,13 @@ std::vector<Case> cases() {
                  {{F::plaintext_secret, E, -1, "stringData.pw"}}});
     v.push_back({"a backslash alone is no finding", "apps/cm.yaml",
                  "kind: ConfigMap\ndata:\n  re: \"a\\\\d+\"\n", true, false, {}});
+    v.push_back({"kustomize secretGenerator literals in clear", "apps/kustomization.yaml",
+                 "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n"
+                 "  - name: db\n    envs: [db.env]\n  - name: api\n    literals:\n      - user=admin\n"
+                 "      - 'token=\"SECRETVALUE-2\"'\n      - empty=\n      - sealed=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n",
+                 true, false,
+                 {{F::plaintext_secret, E, -1, "secretGenerator[1].literals[0]"},
+                  {F::plaintext_secret, E, -1, "secretGenerator[1].literals[1]"}}});
     v.push_back({"Secret third of three documents", "apps/all.yaml",
                  kConfigMap + "---\n" + kDeployment + "---\n" + kPlainSecret, true, false,
                  {{F::plaintext_secret, E, 2, "stringData.username"},
