@@ -207,28 +207,27 @@ public:
             return;
         }
         // An empty value has no token of its own: the comments after the previous node have not
-        // been read yet and keep their owner and closed collections. Adding the item may move the
-        // collection that was the container's last child; those references follow it.
+        // been read yet and keep their owner and closed collections. Adding the item may move
+        // every child of the container (several empty items in a row: not only the last one);
+        // closed children and the owner, when it is one of them, follow by index.
         const Owner kept = owner_;
-        Node* last = frames_.empty() ? nullptr : last_child(*frames_.back().node);
+        Node* parent = frames_.empty() ? nullptr : frames_.back().node;
+        std::optional<std::size_t> owner_closed;
+        for (std::size_t k = 0; k < closed_.size(); ++k)
+            if (parent && closed_[k].parent == parent && closed_[k].node == kept.container) owner_closed = k;
         add_leaf(Node::null_value(), mark, anchor, -1);
         owner_ = kept;
-        if (last) {
-            Node* moved = second_last_child(*frames_.back().node);
-            for (auto& c : closed_)
-                if (c.node == last) c.node = moved;
-            if (owner_.container == last) owner_.container = moved;
-        }
+        for (auto& c : closed_)
+            if (parent && c.parent == parent) c.node = &child_at(*parent, c.index);
+        if (owner_closed) owner_.container = closed_[*owner_closed].node;
     }
 
-    static Node* last_child(Node& n) {
-        if (n.type == Node::Type::mapping) return n.items.empty() ? nullptr : &n.items.back().value;
-        return n.elements.empty() ? nullptr : &n.elements.back();
+    static Node& child_at(Node& n, std::size_t index) {
+        return n.type == Node::Type::mapping ? n.items[index].value : n.elements[index];
     }
 
-    static Node* second_last_child(Node& n) {
-        if (n.type == Node::Type::mapping) return n.items.size() < 2 ? nullptr : &n.items[n.items.size() - 2].value;
-        return n.elements.size() < 2 ? nullptr : &n.elements[n.elements.size() - 2];
+    static std::size_t last_index(const Node& n) {
+        return (n.type == Node::Type::mapping ? n.items.size() : n.elements.size()) - 1;
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
@@ -305,6 +304,8 @@ private:
         Node* node;
         int indent;
         bool candidate;  // a block collection that own-line comments can still join
+        Node* parent;       // the collection it is a child of (null for the root)
+        std::size_t index;  // its position among the parent's children
     };
 
     // The last node before the scan position, which a comment on its line belongs to.
@@ -597,7 +598,9 @@ private:
         Frame f = std::move(frames_.back());
         frames_.pop_back();
         if (f.anchor != 0) anchors_[f.anchor] = Anchored{*f.node, count_nodes(*f.node)};
-        closed_.push_back(Closed{f.node, f.indent, !f.flow && !f.indentless});
+        // A collection is its parent's last child when it ends (attach() appended it).
+        Node* parent = frames_.empty() ? nullptr : frames_.back().node;
+        closed_.push_back(Closed{f.node, f.indent, !f.flow && !f.indentless, parent, parent ? last_index(*parent) : 0});
         if (!f.flow) return;
         // `key: [a, b] # c` gives the collection a line comment, which sops puts first inside
         // it; `- [a, b] # c` makes it the element's line comment, an inline item before it.
