@@ -9,7 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build/release}
 
 packages=(build-essential cmake ninja-build pkg-config git
           libgit2-dev libyaml-cpp-dev libsodium-dev libssl-dev libre2-dev libcli11-dev catch2 zlib1g-dev
-          age git-crypt hyperfine tmux vim-tiny openssh-client)
+          age git-crypt hyperfine tmux vim-tiny openssh-client python3)
 # Node.js and npm run the interop peers in ../shared/peers; keep a node that is already there
 # (Debian's npm package conflicts with NodeSource builds, which bring their own npm).
 command -v node >/dev/null || packages+=(nodejs)
