@@ -41,11 +41,12 @@ big_file() {  # GEN
 big_file 0
 
 # filter_pid GITPID: the git-sops process serving git (git starts it through `sh -c`).
+children() { cat /proc/"$1"/task/"$1"/children 2>/dev/null; }
 filter_pid() {
   local c g
-  for c in $(pgrep -P "$1"); do
+  for c in $(children "$1"); do
     [ "$(cat /proc/"$c"/comm 2>/dev/null)" = git-sops ] && { echo "$c"; return; }
-    for g in $(pgrep -P "$c"); do
+    for g in $(children "$c"); do
       [ "$(cat /proc/"$g"/comm 2>/dev/null)" = git-sops ] && { echo "$g"; return; }
     done
   done
