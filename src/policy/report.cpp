@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "base/error.hpp"
-#include "sops/utf8.hpp"
+#include "base/utf8.hpp"
 
 namespace gitsops::policy {
 
@@ -26,7 +26,7 @@ std::string short_id(const std::string& commit) { return commit.substr(0, 12); }
 std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (std::size_t i = 0; i < s.size();) {
-        auto rune = sops::utf8::decode(s, i);
+        auto rune = utf8::decode(s, i);
         if (!rune.valid) {
             out += "\\ufffd";
         } else if (rune.value == '"' || rune.value == '\\') {

@@ -4,130 +4,50 @@
 //
 // The selector comes from the file's metadata, never from .sops.yaml (sops-format.md §3.4), so
 // an `encrypted_regex: ^(data|stringData)$` Secret whose metadata, kind and apiVersion stay in
-// clear passes. Which keys a selector matches is decided by the engine's own CompiledSelector:
-// a second implementation of sops' rules here could drift from the one that encrypts.
+// clear passes. Which values a selector requires encrypted is decided by the engine
+// (sops::audit_values): a second implementation of sops' rules here could drift from the one
+// that encrypts.
 #include <algorithm>
 
-#include "crypto/crypto.hpp"
 #include "policy/detail.hpp"
-#include "sops/cipher.hpp"
-#include "sops/selector.hpp"
 
 namespace gitsops::policy::detail {
 
 namespace {
-
-using sops::Node;
-using sops::SelectorKind;
 
 constexpr std::string_view kReencryptFix =
     "re-encrypt the file with sops (sops edit, or decrypt and encrypt again); never edit a sops file by hand";
 constexpr std::string_view kRecreateFix =
     "the file was cut or edited by hand: restore it from its last good version or encrypt it again with sops";
 
-bool is_comment_selector(SelectorKind k) {
-    return k == SelectorKind::unencrypted_comment_regex || k == SelectorKind::encrypted_comment_regex;
-}
-
 std::string describe(const sops::Selector& s) {
     return std::string(sops::selector_name(s.kind)) + " '" + s.pattern + "'";
 }
 
-// What sops' value parser accepts (aes/cipher.go parse, then the base64 decodes and the type
-// switch of Decrypt); checked without a key.
-bool enc_value_parses(std::string_view text) {
-    auto fields = sops::split_encrypted(text);
-    if (!fields) return false;
-    auto data = crypto::base64_decode(fields->data, true);
-    auto iv = crypto::base64_decode(fields->iv, true);
-    auto tag = crypto::base64_decode(fields->tag, true);
-    if (!data || !iv || !tag || iv->empty() || data->size() + tag->size() < 16) return false;
-    constexpr std::string_view kTypes[] = {"str", "bytes", "int", "float", "bool", "time", "comment"};
-    return std::find(std::begin(kTypes), std::end(kTypes), fields->type) != std::end(kTypes);
+// A tree path of the engine in the policy's notation (stringData.password, items[1].data.k).
+std::string path_text(const std::vector<sops::PathStep>& steps) {
+    KeyPath path;
+    for (const auto& step : steps) {
+        if (step.is_index) path.push_index(step.index);
+        else path.push_key(step.key);
+    }
+    return path.str();
 }
 
-// Walks one document as sops decides encryption: a key that matches the selector decides for
-// its whole subtree (sops-format.md §3.2); sequence positions are not keys.
-class ValueWalk {
-public:
-    ValueWalk(const sops::Metadata& metadata, Findings& out)
-        : selector_(metadata.effective_selector()),
-          compiled_(selector_, false),
-          by_markers_(is_comment_selector(selector_.kind)),
-          out_(out) {}
-
-    void walk_document(const Node& document, int index) {
-        document_ = index;
-        walk(document);
+void report_values(const ParsedFile& file, const sops::Metadata& metadata, Findings& out) {
+    const std::string selector = describe(metadata.effective_selector());
+    for (const auto& issue : sops::audit_values(file.documents, metadata)) {
+        if (issue.damaged)
+            out.add(FindingKind::partly_plaintext, Severity::error, static_cast<int>(issue.document),
+                    path_text(issue.path), "this ENC[...] value is damaged: sops cannot parse it",
+                    std::string(kRecreateFix));
+        else
+            out.add(FindingKind::partly_plaintext, Severity::error, static_cast<int>(issue.document),
+                    path_text(issue.path),
+                    "this value is in clear although the file's " + selector + " requires it encrypted",
+                    std::string(kReencryptFix));
     }
-
-private:
-    void walk(const Node& n) {
-        switch (n.type) {
-            case Node::Type::mapping:
-                for (const auto& item : n.items) {
-                    if (item.is_comment()) continue;  // clear comments are legal (older sops)
-                    enter(sops::sv(item.key.text));
-                    walk(item.value);
-                    leave();
-                }
-                break;
-            case Node::Type::sequence:
-                for (std::size_t i = 0; i < n.elements.size(); ++i) {
-                    path_.push_index(i);
-                    walk(n.elements[i]);
-                    path_.pop();
-                }
-                break;
-            case Node::Type::null:
-            case Node::Type::comment:
-                break;
-            default:
-                leaf(n);
-        }
-    }
-
-    void enter(std::string_view key) {
-        path_.push_key(key);
-        bool m = compiled_.uses_keys() && compiled_.key_matches(key);
-        matched_.push_back(m);
-        matched_count_ += m ? 1 : 0;
-    }
-    void leave() {
-        matched_count_ -= matched_.back() ? 1 : 0;
-        matched_.pop_back();
-        path_.pop();
-    }
-
-    // With comment selectors the comments that decided may themselves be encrypted, so the
-    // `ENC[` markers are the only record of the decision: every `ENC[` must parse, and a clear
-    // value is taken as chosen.
-    bool required() const { return !by_markers_ && compiled_.should_encrypt(matched_count_, no_comments_, false); }
-
-    void leaf(const Node& n) {
-        const bool required_here = required();
-        if (is_enc(n)) {
-            if ((required_here || by_markers_) && !enc_value_parses(sops::sv(n.text)))
-                out_.add(FindingKind::partly_plaintext, Severity::error, document_, path_.str(),
-                         "this ENC[...] value is damaged: sops cannot parse it", std::string(kRecreateFix));
-            return;
-        }
-        if (!required_here || is_empty_string(n)) return;
-        out_.add(FindingKind::partly_plaintext, Severity::error, document_, path_.str(),
-                 "this value is in clear although the file's " + describe(selector_) + " requires it encrypted",
-                 std::string(kReencryptFix));
-    }
-
-    sops::Selector selector_;
-    sops::CompiledSelector compiled_;
-    bool by_markers_;
-    sops::CommentStack no_comments_;  // key selectors never look at comments
-    int document_ = -1;
-    Findings& out_;
-    KeyPath path_;
-    std::vector<bool> matched_;
-    std::size_t matched_count_ = 0;
-};
+}
 
 using Groups = std::vector<std::vector<std::string>>;
 
@@ -203,11 +123,10 @@ void check_sops_file(const ParsedFile& file, const std::optional<sops::CreationR
                     "the sops metadata has no " + std::string(field) + ": this is not a complete sops file",
                     std::string(kRecreateFix));
     }
-    if (!metadata.mac.empty() && !enc_value_parses(metadata.mac))
+    if (!metadata.mac.empty() && !sops::is_valid_encrypted_value(metadata.mac))
         out.add(FindingKind::partly_plaintext, Severity::error, -1, "sops.mac",
                 "the MAC is not a valid ENC[...] value", std::string(kRecreateFix));
-    ValueWalk walk(metadata, out);
-    for (std::size_t d = 0; d < file.documents.size(); ++d) walk.walk_document(file.documents[d], static_cast<int>(d));
+    report_values(file, metadata, out);
     if (rule) check_drift(metadata, *rule, strict, out);
 }
 

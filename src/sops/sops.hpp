@@ -283,6 +283,24 @@ std::vector<PathStep> parse_tree_path(std::string_view text);
 // Follows the path in the first document. Error(generic) when a step is missing.
 const Node& extract(const Documents& documents, std::span<const PathStep> path);
 
+// ---- checks without a key (the policy classifier) ---------------------------------------------------
+
+// True when `text` is an ENC[...] value sops' parser accepts: its fields, their base64 and a
+// known type (aes/cipher.go parse, then Decrypt's type switch). No key needed.
+bool is_valid_encrypted_value(std::string_view text);
+
+// A value of an encrypted file that is not as the file's own selector requires.
+struct ValueIssue {
+    std::size_t document = 0;
+    std::vector<PathStep> path;
+    bool damaged = false;  // true: an ENC[...] that does not parse; false: in clear but required encrypted
+};
+// Walks the (still encrypted) documents as sops decides encryption, with the selector recorded in
+// `metadata`: a key the selector matches decides for its whole subtree. Comment selectors leave
+// no trace of their decision but the ENC[ markers, so then every ENC[ must parse and clear
+// values count as chosen. Empty strings are never required encrypted.
+std::vector<ValueIssue> audit_values(const Documents& documents, const Metadata& metadata);
+
 // ---- three-way merge of decrypted documents (the merge driver) -------------------------------------
 
 // A key path where both sides changed the same value differently. `ours`/`theirs` hold the
