@@ -48,8 +48,8 @@ git_oid config_id_of(const git_tree* tree) {
 
 // No re-hashing of every object read (SHA-1DC was ~16% of `check --all`): git does not re-hash
 // on read either, and a push's objects were verified by index-pack before the hook runs. No
-// object cache: the TreeCache keeps what the next commit needs, and libgit2's cache cost
-// time in inserts and random evictions and 600 MB on a 20,000-commit history.
+// object cache: scans read most objects once, and libgit2's cache cost time in inserts and
+// random evictions and 600 MB on a 20,000-commit history.
 void tune_libgit2_for_scans() {
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
     git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
@@ -57,77 +57,7 @@ void tune_libgit2_for_scans() {
 
 // ---- trees -------------------------------------------------------------------------------------
 
-const git_tree* TreeCache::get(const git_oid& id) {
-    std::string key(raw_bytes(id));
-    if (auto it = current_.find(key); it != current_.end()) return it->second.get();
-    Handle<git_tree> tree;
-    if (auto it = previous_.find(key); it != previous_.end())
-        tree = std::move(it->second);
-    else
-        tree = lookup_tree(repo_, id);
-    return current_.emplace(std::move(key), std::move(tree)).first->second.get();
-}
-
-void TreeCache::next_commit() {
-    previous_ = std::move(current_);
-    current_.clear();
-}
-
 namespace {
-
-// git's order of tree entries: names bytewise, a tree's name as if it ended in '/'.
-int entry_order(const git_tree_entry* a, const git_tree_entry* b) {
-    const std::string_view na = git_tree_entry_name(a), nb = git_tree_entry_name(b);
-    const std::size_t n = std::min(na.size(), nb.size());
-    if (int c = na.substr(0, n).compare(nb.substr(0, n)); c != 0) return c;
-    auto next = [n](std::string_view name, const git_tree_entry* e) -> unsigned char {
-        if (name.size() > n) return static_cast<unsigned char>(name[n]);
-        return git_tree_entry_filemode(e) == GIT_FILEMODE_TREE ? '/' : '\0';
-    };
-    const unsigned char ca = next(na, a), cb = next(nb, b);
-    return (ca > cb) - (ca < cb);
-}
-
-// The files of `to` that `from` (may be null) does not have with the same id and mode. Both
-// trees are walked side by side in git's entry order, and a subtree whose id is unchanged is
-// skipped without being read, so a commit costs the trees on the paths it changed. (libgit2
-// 1.5's git_diff_tree_to_tree expands every subtree of both sides: ~80% of `check --all`.)
-void tree_changes(TreeCache& trees, const git_tree* from, const git_tree* to, std::string& prefix,
-                  std::vector<Change>& out) {
-    const std::size_t n_from = from ? git_tree_entrycount(from) : 0, n_to = git_tree_entrycount(to);
-    std::size_t i = 0;
-    for (std::size_t j = 0; j < n_to; ++j) {
-        const git_tree_entry* e = git_tree_entry_byindex(to, j);
-        const git_tree_entry* old = nullptr;
-        for (; i < n_from; ++i) {
-            const git_tree_entry* candidate = git_tree_entry_byindex(from, i);
-            const int order = entry_order(candidate, e);
-            if (order < 0) continue;  // gone in `to`
-            if (order == 0) old = candidate, ++i;
-            break;
-        }
-        const git_filemode_t mode = git_tree_entry_filemode(e);
-        if (old && git_tree_entry_filemode(old) == mode && git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(e)))
-            continue;
-        if (mode == GIT_FILEMODE_TREE) {
-            const git_tree* sub = trees.get(*git_tree_entry_id(e));
-            const git_tree* old_sub = old ? trees.get(*git_tree_entry_id(old)) : nullptr;  // same name: a tree too
-            const std::size_t mark = prefix.size();
-            prefix.append(git_tree_entry_name(e)).push_back('/');
-            tree_changes(trees, old_sub, sub, prefix, out);
-            prefix.resize(mark);
-        } else if (is_file_mode(mode)) {
-            out.push_back(Change{prefix + git_tree_entry_name(e), *git_tree_entry_id(e)});
-        }
-    }
-}
-
-std::vector<Change> tree_changes(TreeCache& trees, const git_tree* from, const git_tree* to) {
-    std::vector<Change> out;
-    std::string prefix;
-    tree_changes(trees, from, to, prefix, out);
-    return out;
-}
 
 int collect_entry(const char* root, const git_tree_entry* entry, void* payload) {
     if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB && is_file_mode(git_tree_entry_filemode(entry)))
@@ -148,9 +78,16 @@ bool older(std::size_t candidate, std::size_t current) {
     return candidate != SIZE_MAX && (current == SIZE_MAX || candidate > current);
 }
 
+// The id a `.sops.yaml` entry of this mode stands for in config_id_of: blob-typed entries only.
+git_oid config_of(std::uint32_t mode, const git_oid& id) {
+    const bool blob = mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE || mode == GIT_FILEMODE_LINK;
+    return blob ? id : git_oid{};
+}
+
 }  // namespace
 
-Scanner::Scanner(git_repository* repo, const ScanOptions& options) : repo_(repo), options_(options), trees_(repo) {}
+Scanner::Scanner(git_repository* repo, const ScanOptions& options)
+    : repo_(repo), git_dir_(git_repository_path(repo)), options_(options) {}
 
 void Scanner::check_tree(const git_tree* tree, const Origin& origin) {
     std::vector<Change> files;
@@ -162,70 +99,82 @@ void Scanner::check_changes(const std::vector<Change>& changes, const git_oid& c
     for (const auto& c : changes) check_blob(c.blob, c.path, config, origin);
 }
 
+// Commits are read with libgit2 first, so that a thread can feed git diff-tree every (commit,
+// parent) pair while this one reads the diffs, in the same order, and queues the blobs of new
+// triples for git cat-file.
 void Scanner::check_commits(std::span<const git_oid> ids, std::size_t first_position) {
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        Handle<git_commit> commit = load_commit(ids[k]);
-        check_commit(commit.get(), first_position + k);
+    std::vector<Commit> commits;
+    commits.reserve(ids.size());
+    for (const auto& id : ids) commits.push_back(read_commit(id));
+    std::vector<DiffStream::Request> requests;
+    for (const auto& c : commits) {
+        if (c.parents.empty()) requests.push_back({c.id, nullptr});
+        for (const auto& p : c.parents) requests.push_back({c.id, &p});  // `commits` no longer changes
     }
+    DiffStream diffs(git_dir_, std::move(requests));
+    BlobReader blobs(git_dir_);
+    const IgnoreSigpipe sigpipe;  // after the children started: they keep the default
+    constexpr std::size_t kQueue = 256;
+    for (std::size_t k = 0; k < commits.size(); ++k) {
+        check_commit(commits[k], first_position + k, diffs);
+        if (pending_.size() >= kQueue) classify_pending(blobs);
+    }
+    classify_pending(blobs);
+    diffs.finish();
 }
 
-Handle<git_commit> Scanner::load_commit(const git_oid& id) {
-    if (auto it = loaded_parents_.find(std::string(raw_bytes(id))); it != loaded_parents_.end()) {
-        Handle<git_commit> commit = std::move(it->second);
-        loaded_parents_.erase(it);
-        return commit;
-    }
+Scanner::Commit Scanner::read_commit(const git_oid& id) {
     git_commit* c = nullptr;
     check(git_commit_lookup(&c, repo_, &id), "cannot read commit " + hex(id));
-    return Handle<git_commit>(c);
-}
-
-void Scanner::check_commit(git_commit* commit, std::size_t position) {
-    ++part_.commits;
-    trees_.next_commit();
-    const char* summary = git_commit_summary(commit);
-    const Origin origin{hex(*git_commit_id(commit)), summary ? summary : ""};
-    const git_tree* tree = trees_.get(*git_commit_tree_id(commit));
-    const git_oid config = config_id_of(tree);
-    const auto parents = parent_trees(commit, origin);
-    bool config_changed = false;
-    for (const git_tree* p : parents) {
-        const git_oid parent_config = config_id_of(p);
-        config_changed |= !git_oid_equal(&config, &parent_config);
-    }
-    std::vector<Change> changes;
-    if (parents.empty() || config_changed) {
-        // A root commit, or new rules: every file counts as changed.
-        check(git_tree_walk(tree, GIT_TREEWALK_PRE, collect_entry, &changes), "cannot read a tree");
-    } else {
-        changes = tree_changes(trees_, parents[0], tree);
-        // In a merge, a file equal to one parent's was checked where that parent got it.
-        for (std::size_t i = 1; i < parents.size() && !changes.empty(); ++i) {
-            std::unordered_set<std::string> also;
-            for (auto& c : tree_changes(trees_, parents[i], tree)) also.insert(std::move(c.path));
-            std::erase_if(changes, [&](const Change& c) { return !also.contains(c.path); });
-        }
-    }
-    for (const auto& c : changes) check_blob(c.blob, c.path, config, origin, position);
-}
-
-std::vector<const git_tree*> Scanner::parent_trees(git_commit* commit, const Origin& origin) {
-    std::vector<const git_tree*> out;
-    const unsigned n = git_commit_parentcount(commit);
-    for (unsigned i = 0; i < n; ++i) {
-        git_commit* p = nullptr;
-        check(git_commit_parent(&p, commit, i), "cannot read a parent of commit " + origin.commit);
-        Handle<git_commit> parent(p);
-        out.push_back(trees_.get(*git_commit_tree_id(p)));
-        // Walked newest first, the parent is usually the next commit: keep it for then
-        // (try_emplace leaves `parent` alone, to be freed, when it is kept already).
-        loaded_parents_.try_emplace(std::string(raw_bytes(*git_commit_id(p))), std::move(parent));
-    }
+    Handle<git_commit> commit(c);
+    const char* summary = git_commit_summary(c);
+    Commit out{id, *git_commit_tree_id(c), {}, summary ? summary : ""};
+    const unsigned n = git_commit_parentcount(c);
+    out.parents.reserve(n);
+    for (unsigned i = 0; i < n; ++i) out.parents.push_back(*git_commit_parent_id(c, i));
     return out;
 }
 
-void Scanner::check_blob(const git_oid& blob, std::string_view path, const git_oid& config_id, const Origin& origin,
-                         std::size_t rank) {
+void Scanner::check_commit(const Commit& commit, std::size_t position, DiffStream& diffs) {
+    ++part_.commits;
+    const Origin origin{hex(commit.id), commit.summary};
+    const Handle<git_tree> tree = lookup_tree(repo_, commit.tree);
+    const git_oid config = config_id_of(tree.get());
+    // One diff per parent; a root commit has one against the empty tree: every file is new.
+    std::vector<Change> changes;
+    bool config_changed = false;
+    const std::size_t sections = std::max<std::size_t>(1, commit.parents.size());
+    for (std::size_t i = 0; i < sections; ++i) {
+        diffs.next(commit.id, raw_);
+        if (!commit.parents.empty())
+            for (const RawChange& r : raw_)
+                if (r.path == kConfigName) {
+                    const git_oid before = config_of(r.old_mode, r.old_id), after = config_of(r.new_mode, r.new_id);
+                    config_changed |= !git_oid_equal(&before, &after);
+                }
+        if (i == 0) {
+            for (RawChange& r : raw_)
+                if (is_file_mode(r.new_mode)) changes.push_back(Change{std::move(r.path), r.new_id});
+        } else if (!changes.empty()) {
+            // In a merge, a file equal to one parent's was checked where that parent got it.
+            std::unordered_set<std::string_view> also;
+            for (const RawChange& r : raw_)
+                if (is_file_mode(r.new_mode)) also.insert(r.path);
+            std::erase_if(changes, [&](const Change& c) { return !also.contains(c.path); });
+        }
+    }
+    if (config_changed) {
+        // New rules: every file counts as changed.
+        changes.clear();
+        check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, collect_entry, &changes), "cannot read a tree");
+    }
+    for (const auto& c : changes)
+        if (auto fresh = claim(c.blob, c.path, config, origin, position))
+            pending_.push_back(Pending{*fresh, c.blob, this->config(config, origin)});
+}
+
+std::optional<std::size_t> Scanner::claim(const git_oid& blob, std::string_view path, const git_oid& config_id,
+                                          const Origin& origin, std::size_t rank) {
     std::string key;
     key.reserve(2 * GIT_OID_RAWSZ + path.size());
     key.append(raw_bytes(blob)).append(raw_bytes(config_id)).append(path);
@@ -237,16 +186,40 @@ void Scanner::check_blob(const git_oid& blob, std::string_view path, const git_o
             v.rank = rank;
             v.origin = origin;
         }
-        return;
+        return std::nullopt;
     }
+    part_.verdicts.emplace_back(std::move(key), Verdict{rank, origin, {}});
+    return part_.verdicts.size() - 1;
+}
+
+void Scanner::classify_pending(BlobReader& blobs) {
+    std::vector<git_oid> ids;
+    ids.reserve(pending_.size());
+    for (const auto& p : pending_) ids.push_back(p.blob);
+    auto path_of = [&](std::size_t k) {
+        return std::string_view(part_.verdicts[pending_[k].verdict].first).substr(2 * GIT_OID_RAWSZ);
+    };
+    blobs.read(
+        ids,
+        [&](std::size_t k, std::span<const std::uint8_t> bytes) {
+            part_.verdicts[pending_[k].verdict].second.findings =
+                policy::classify(bytes, path_of(k), policy::Context{pending_[k].config, options_.strict});
+        },
+        [&](std::size_t k) { return std::string(path_of(k)) + " (blob " + hex(pending_[k].blob) + ")"; });
+    pending_.clear();
+}
+
+void Scanner::check_blob(const git_oid& blob, std::string_view path, const git_oid& config_id, const Origin& origin,
+                         std::size_t rank) {
+    const auto fresh = claim(blob, path, config_id, origin, rank);
+    if (!fresh) return;
     const sops::Config* config = this->config(config_id, origin);
     git_blob* b = nullptr;
     check(git_blob_lookup(&b, repo_, &blob), "cannot read " + std::string(path) + " (blob " + hex(blob) + ")");
     Handle<git_blob> guard(b);
     std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(git_blob_rawcontent(b)),
                                         static_cast<std::size_t>(git_blob_rawsize(b)));
-    part_.verdicts.emplace_back(
-        std::move(key), Verdict{rank, origin, policy::classify(bytes, path, policy::Context{config, options_.strict})});
+    part_.verdicts[*fresh].second.findings = policy::classify(bytes, path, policy::Context{config, options_.strict});
 }
 
 const sops::Config* Scanner::config(const git_oid& id, const Origin& origin) {

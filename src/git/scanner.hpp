@@ -3,8 +3,9 @@
 // refs a push names, then its commits) into a ScanResult.
 //
 // Cost model, for the 5 s pre-receive budget and whole histories: commits are diffed against
-// their parents tree by tree, skipping identical subtrees by id, so a commit costs the trees on
-// the paths it changed plus the blobs it changed.
+// their parents by `git diff-tree` (history.hpp), which skips identical subtrees by id, so a
+// commit costs the trees on the paths it changed plus the blobs it changed; blobs are read by
+// `git cat-file` only for triples not classified yet.
 #pragma once
 
 #include <git2.h>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "git/history.hpp"
 #include "git/repo.hpp"
 #include "git/scan.hpp"
 #include "sops/sops.hpp"
@@ -63,22 +65,6 @@ struct Part {
     std::size_t commits = 0;
 };
 
-// The trees the last two commit diffs read. History is walked newest first, so on a linear
-// history the trees a diff needs on the parent's side are those the previous diff read on the
-// child's side: each tree is then read from the pack once. (libgit2's own cache caps its size and
-// evicts at random; it is turned off for scans.)
-class TreeCache {
-public:
-    explicit TreeCache(git_repository* repo) : repo_(repo) {}
-    // Borrowed: valid until next_commit() has been called twice.
-    const git_tree* get(const git_oid& id);
-    void next_commit();
-
-private:
-    git_repository* repo_;
-    std::unordered_map<std::string, Handle<git_tree>> current_, previous_;
-};
-
 class Scanner {
 public:
     Scanner(git_repository* repo, const ScanOptions& options);
@@ -92,19 +78,38 @@ public:
     void check_commits(std::span<const git_oid> ids, std::size_t first_position);
     Part take() { return std::move(part_); }
 
+    // What a history walk needs of a commit (read with libgit2 before git diffs them).
+    struct Commit {
+        git_oid id, tree;
+        std::vector<git_oid> parents;
+        std::string summary;
+    };
+
 private:
-    void check_commit(git_commit* commit, std::size_t position);
-    Handle<git_commit> load_commit(const git_oid& id);
-    std::vector<const git_tree*> parent_trees(git_commit* commit, const Origin& origin);
+    // A triple not seen before, waiting for its blob's bytes.
+    struct Pending {
+        std::size_t verdict;  // index in part_.verdicts
+        git_oid blob;
+        const sops::Config* config;
+    };
+
+    Commit read_commit(const git_oid& id);
+    void check_commit(const Commit& commit, std::size_t position, DiffStream& diffs);
+    // The index of a new verdict for the triple, or nullopt when it was seen (then it moves to
+    // `rank` if that is older).
+    std::optional<std::size_t> claim(const git_oid& blob, std::string_view path, const git_oid& config_id,
+                                     const Origin& origin, std::size_t rank);
+    void classify_pending(BlobReader& blobs);
     const sops::Config* config(const git_oid& id, const Origin& origin);
 
     git_repository* repo_;
+    std::string git_dir_;
     ScanOptions options_;
-    TreeCache trees_;
     Part part_;
-    std::unordered_map<std::string, std::size_t> seen_;                   // triple -> index in part_
-    std::unordered_map<std::string, Handle<git_commit>> loaded_parents_;  // read, not yet walked
+    std::unordered_map<std::string, std::size_t> seen_;  // triple -> index in part_
     std::unordered_map<std::string, std::optional<sops::Config>> configs_;
+    std::vector<Pending> pending_;
+    std::vector<RawChange> raw_;  // one diff section, reused
 };
 
 // One result from the parts: each triple once, at its oldest commit; findings in

@@ -1,0 +1,272 @@
+// git diff-tree and git cat-file as long-running children of a history scan (see history.hpp).
+#include "git/history.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "base/error.hpp"
+#include "base/process.hpp"
+#include "crypto/crypto.hpp"
+
+namespace gitsops::git::scanning {
+
+namespace {
+
+std::string oid_hex(const git_oid& id) {
+    char buf[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(buf, sizeof buf, &id);
+    return buf;
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+struct Pipe {
+    Fd read, write;
+    Pipe() {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) throw Error("cannot create a pipe: " + errno_text(errno));
+        read = Fd(p[0]);
+        write = Fd(p[1]);
+    }
+};
+
+// Writes all of `bytes`; false when the reader has gone (EPIPE) or writing failed.
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+std::uint32_t parse_mode(std::string_view octal, std::string_view line) {
+    std::uint32_t mode = 0;
+    const auto [end, ec] = std::from_chars(octal.data(), octal.data() + octal.size(), mode, 8);
+    if (ec != std::errc() || end != octal.data() + octal.size())
+        throw Error("unexpected output from git diff-tree: '" + std::string(line) + "'");
+    return mode;
+}
+
+git_oid parse_oid(std::string_view hex, std::string_view what) {
+    git_oid id;
+    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstrn(&id, hex.data(), hex.size()) < 0)
+        throw Error("unexpected output from " + std::string(what) + ": '" + std::string(hex) + "'");
+    return id;
+}
+
+// The diff-tree requests as text: "<commit> <parent>" or "<commit>" per line.
+void write_requests(Fd fd, const std::vector<DiffStream::Request>& requests) noexcept {
+    // Our SIGPIPE is blocked in this thread only, so a diff-tree that died makes write() fail
+    // with EPIPE (the main thread reports it) instead of killing the process.
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+    try {
+        std::string chunk;
+        for (std::size_t k = 0; k < requests.size(); ++k) {
+            chunk += oid_hex(requests[k].commit);
+            if (requests[k].parent) chunk.append(1, ' ').append(oid_hex(*requests[k].parent));
+            chunk += '\n';
+            if (chunk.size() >= 16384 || k + 1 == requests.size()) {
+                if (!write_all(fd.get(), chunk)) return;
+                chunk.clear();
+            }
+        }
+    } catch (...) {  // out of memory: the main thread sees the stream end early
+    }
+}
+
+}  // namespace
+
+// ---- IgnoreSigpipe -----------------------------------------------------------------------------
+
+IgnoreSigpipe::IgnoreSigpipe() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, &previous_);
+}
+
+IgnoreSigpipe::~IgnoreSigpipe() { ::sigaction(SIGPIPE, &previous_, nullptr); }
+
+// ---- Reader ------------------------------------------------------------------------------------
+
+Reader::~Reader() { crypto::wipe(buffer_); }  // blob bytes passed through it
+
+bool Reader::fill() {
+    for (;;) {
+        const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("cannot read from " + what_ + ": " + errno_text(errno));
+        begin_ = 0;
+        end_ = static_cast<std::size_t>(n);
+        return n > 0;
+    }
+}
+
+int Reader::peek() {
+    if (begin_ == end_ && !fill()) return -1;
+    return buffer_[begin_];
+}
+
+void Reader::until(char delimiter, std::string& out) {
+    out.clear();
+    for (;;) {
+        if (begin_ == end_ && !fill()) throw Error(what_ + " ended early");
+        const auto* start = reinterpret_cast<const char*>(buffer_.data()) + begin_;
+        const auto* found = static_cast<const char*>(std::memchr(start, delimiter, end_ - begin_));
+        if (found) {
+            out.append(start, found);
+            begin_ += static_cast<std::size_t>(found - start) + 1;
+            return;
+        }
+        out.append(start, end_ - begin_);
+        begin_ = end_;
+    }
+}
+
+void Reader::exactly(std::span<std::uint8_t> out) {
+    while (!out.empty()) {
+        if (begin_ == end_ && !fill()) throw Error(what_ + " ended early");
+        const std::size_t n = std::min(out.size(), end_ - begin_);
+        std::memcpy(out.data(), buffer_.data() + begin_, n);
+        begin_ += n;
+        out = out.subspan(n);
+    }
+}
+
+// ---- GitChild ----------------------------------------------------------------------------------
+
+GitChild::GitChild(std::string_view git_dir, std::vector<std::string> args) : name_("git " + args.front()) {
+    Pipe to_child, from_child;
+    std::vector<std::string> argv{"git", "--git-dir=" + std::string(git_dir)};
+    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    // Replacement objects off: libgit2 1.5, which reads the commits and trees of the same scan,
+    // does not apply them either. The age key is of no use to git.
+    const auto env = process::environment({"SOPS_AGE_KEY"}, {"GIT_NO_REPLACE_OBJECTS=1"});
+    pid_ = process::spawn(argv, env, process::Stdio{to_child.read.get(), from_child.write.get()});
+    in_ = std::move(to_child.write);
+    out_ = std::move(from_child.read);
+}
+
+GitChild::~GitChild() { reap(); }
+
+void GitChild::reap() noexcept {
+    in_.reset();
+    out_.reset();  // a child still writing gets EPIPE and ends
+    if (pid_ < 0) return;
+    try {
+        process::wait(pid_);
+    } catch (...) {  // waitpid itself failed: nothing left to do
+    }
+    pid_ = -1;
+}
+
+void GitChild::finish() {
+    in_.reset();
+    out_.reset();
+    const pid_t pid = std::exchange(pid_, -1);
+    const process::ExitStatus status = process::wait(pid);
+    if (!status.ok()) throw Error(name_ + " failed (" + status.describe() + ")");
+}
+
+// ---- DiffStream --------------------------------------------------------------------------------
+
+DiffStream::DiffStream(std::string_view git_dir, std::vector<Request> requests)
+    // -z: paths as they are (no quoting); --always: a header even for an empty diff, so that
+    // each request has its section; --no-renames: every new path is a new file.
+    : git_(git_dir, {"diff-tree", "--stdin", "-r", "--raw", "--root", "--no-abbrev", "--always", "--no-renames", "-z"}),
+      reader_(git_.out().get(), "git diff-tree") {
+    writer_ = std::thread(
+        [fd = std::move(git_.in()), requests = std::move(requests)]() mutable { write_requests(std::move(fd), requests); });
+}
+
+DiffStream::~DiffStream() { stop(); }
+
+void DiffStream::stop() noexcept {
+    git_.out().reset();  // diff-tree ends at its next write, then the writer at its next one
+    if (writer_.joinable()) writer_.join();
+}
+
+void DiffStream::next(const git_oid& commit, std::vector<RawChange>& out) {
+    reader_.until('\0', token_);
+    const std::string expected = oid_hex(commit);
+    if (token_ != expected)
+        throw Error("git diff-tree answered '" + token_.substr(0, 80) + "' where commit " + expected + " was due");
+    std::size_t n = 0;
+    // ":<old mode> <new mode> <old id> <new id> <status>" NUL "<path>" NUL
+    constexpr std::size_t kHex = GIT_OID_HEXSZ, kMinimum = 1 + 7 + 7 + 2 * (kHex + 1) + 1;
+    while (reader_.peek() == ':') {
+        reader_.until('\0', token_);
+        if (token_.size() < kMinimum) throw Error("unexpected output from git diff-tree: '" + token_ + "'");
+        if (n == out.size()) out.emplace_back();
+        RawChange& c = out[n++];
+        const std::string_view line(token_);
+        c.old_mode = parse_mode(line.substr(1, 6), line);
+        c.new_mode = parse_mode(line.substr(8, 6), line);
+        c.old_id = parse_oid(line.substr(15, kHex), "git diff-tree");
+        c.new_id = parse_oid(line.substr(16 + kHex, kHex), "git diff-tree");
+        reader_.until('\0', c.path);
+    }
+    out.resize(n);
+}
+
+void DiffStream::finish() {
+    if (reader_.peek() != -1) throw Error("git diff-tree answered more than it was asked");
+    writer_.join();
+    git_.finish();
+}
+
+// ---- BlobReader --------------------------------------------------------------------------------
+
+BlobReader::BlobReader(std::string_view git_dir)
+    : git_(git_dir, {"cat-file", "--batch"}), reader_(git_.out().get(), "git cat-file") {}
+
+BlobReader::~BlobReader() { crypto::wipe(blob_); }
+
+void BlobReader::read(std::span<const git_oid> ids,
+                      const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
+                      const std::function<std::string(std::size_t)>& name) {
+    // Requests go in batches that fit a pipe's smallest capacity (one page): then our write
+    // never waits for cat-file, which may itself be waiting for us to read its answers.
+    constexpr std::size_t kBatch = 4096 / (GIT_OID_HEXSZ + 1);
+    for (std::size_t first = 0; first < ids.size(); first += kBatch)
+        read_batch(ids.subspan(first, std::min(kBatch, ids.size() - first)), first, use, name);
+}
+
+void BlobReader::read_batch(std::span<const git_oid> ids, std::size_t first,
+                            const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
+                            const std::function<std::string(std::size_t)>& name) {
+    std::string requests;
+    for (const auto& id : ids) requests.append(oid_hex(id)).push_back('\n');
+    if (!write_all(git_.in().get(), requests)) throw Error("git cat-file stopped: " + errno_text(errno));
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        // "<id> blob <size>" LF <bytes> LF, or "<id> missing" LF
+        reader_.until('\n', line_);
+        const std::string_view line(line_);
+        const std::string expected = oid_hex(ids[k]);
+        if (!line.starts_with(expected + " blob "))
+            throw Error("cannot read " + name(first + k) + ": git cat-file answered '" + line_.substr(0, 80) + "'");
+        const std::string_view size_text = line.substr(expected.size() + 6);
+        std::size_t size = 0;
+        const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+        if (ec != std::errc() || end != size_text.data() + size_text.size())
+            throw Error("unexpected output from git cat-file: '" + line_.substr(0, 80) + "'");
+        blob_.resize(size);
+        reader_.exactly(blob_);
+        std::uint8_t lf = 0;
+        reader_.exactly(std::span(&lf, 1));
+        if (lf != '\n') throw Error("unexpected output from git cat-file after blob " + expected);
+        use(first + k, blob_);
+        crypto::wipe(blob_);
+    }
+}
+
+}  // namespace gitsops::git::scanning
