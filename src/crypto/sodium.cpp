@@ -119,10 +119,129 @@ bool chacha20poly1305_open(Bytes key, Bytes nonce, Bytes ciphertext, std::span<s
                                                      key.data()) == 0;
 }
 
+// ---- X25519 public keys through the Edwards base-point table --------------------------------
+//
+// libsodium's crypto_scalarmult_base runs the same Montgomery ladder as a variable-base
+// multiplication (its sandy2x code does, 25 us here), while its Ed25519 base-point
+// multiplication uses a precomputed table (11 us). Both clamp the scalar the same way, so the
+// X25519 public key is the Edwards result mapped to Montgomery form, u = (1 + y) / (1 - y) mod p.
+// The mapping only touches the public key, so the field arithmetic below need not be constant
+// time; libsodium does not export its own, and its pk_to_curve25519 adds a subgroup check that
+// costs three times what the table saves. Each age recipient stanza makes one ephemeral key.
+namespace {
+namespace curve {
+
+__extension__ using Wide = unsigned __int128;  // GCC and Clang; -Wpedantic wants the marker
+using Fe = std::array<std::uint64_t, 5>;       // 5 limbs of 51 bits, little-endian
+constexpr std::uint64_t kMask = (std::uint64_t{1} << 51) - 1;
+
+std::uint64_t load64(const std::uint8_t* b) {
+    std::uint64_t w = 0;
+    for (int i = 7; i >= 0; --i) w = (w << 8) | b[i];
+    return w;
+}
+
+// The low 255 bits of a little-endian 32-byte string.
+Fe from_bytes(const std::uint8_t* b) {
+    const std::uint64_t w0 = load64(b), w1 = load64(b + 8), w2 = load64(b + 16), w3 = load64(b + 24);
+    return {w0 & kMask, ((w0 >> 51) | (w1 << 13)) & kMask, ((w1 >> 38) | (w2 << 26)) & kMask,
+            ((w2 >> 25) | (w3 << 39)) & kMask, (w3 >> 12) & kMask};
+}
+
+// Inputs with limbs below 2^54; the result has limbs below 2^52.
+Fe mul(const Fe& a, const Fe& b) {
+    const std::uint64_t b1 = 19 * b[1], b2 = 19 * b[2], b3 = 19 * b[3], b4 = 19 * b[4];
+    auto m = [](std::uint64_t x, std::uint64_t y) { return static_cast<Wide>(x) * y; };
+    Wide r[5] = {
+        m(a[0], b[0]) + m(a[1], b4) + m(a[2], b3) + m(a[3], b2) + m(a[4], b1),
+        m(a[0], b[1]) + m(a[1], b[0]) + m(a[2], b4) + m(a[3], b3) + m(a[4], b2),
+        m(a[0], b[2]) + m(a[1], b[1]) + m(a[2], b[0]) + m(a[3], b4) + m(a[4], b3),
+        m(a[0], b[3]) + m(a[1], b[2]) + m(a[2], b[1]) + m(a[3], b[0]) + m(a[4], b4),
+        m(a[0], b[4]) + m(a[1], b[3]) + m(a[2], b[2]) + m(a[3], b[1]) + m(a[4], b[0]),
+    };
+    for (int i = 0; i < 4; ++i) {
+        r[i + 1] += r[i] >> 51;
+        r[i] &= kMask;
+    }
+    r[0] += (r[4] >> 51) * 19;  // 2^255 = 19 (mod p)
+    r[4] &= kMask;
+    r[1] += r[0] >> 51;
+    r[0] &= kMask;
+    return {static_cast<std::uint64_t>(r[0]), static_cast<std::uint64_t>(r[1]), static_cast<std::uint64_t>(r[2]),
+            static_cast<std::uint64_t>(r[3]), static_cast<std::uint64_t>(r[4])};
+}
+
+Fe square_times(Fe a, int n) {
+    while (n-- > 0) a = mul(a, a);
+    return a;
+}
+
+// a^(p - 2) = a^(2^255 - 21): 254 squarings and 11 multiplications.
+Fe invert(const Fe& a) {
+    const Fe a2 = mul(a, a);
+    const Fe a9 = mul(square_times(a2, 2), a);
+    const Fe a11 = mul(a9, a2);
+    const Fe e5 = mul(mul(a11, a11), a9);  // a^(2^5 - 1)
+    const Fe e10 = mul(square_times(e5, 5), e5);
+    const Fe e20 = mul(square_times(e10, 10), e10);
+    const Fe e40 = mul(square_times(e20, 20), e20);
+    const Fe e50 = mul(square_times(e40, 10), e10);
+    const Fe e100 = mul(square_times(e50, 50), e50);
+    const Fe e200 = mul(square_times(e100, 100), e100);
+    const Fe e250 = mul(square_times(e200, 50), e50);  // a^(2^250 - 1)
+    return mul(square_times(e250, 5), a11);
+}
+
+void carry(Fe& h) {
+    for (int i = 0; i < 4; ++i) {
+        h[i + 1] += h[i] >> 51;
+        h[i] &= kMask;
+    }
+    h[0] += 19 * (h[4] >> 51);
+    h[4] &= kMask;
+}
+
+// The canonical encoding: the value reduced below p.
+std::array<std::uint8_t, 32> to_bytes(Fe h) {
+    carry(h);
+    carry(h);  // now below 2^255
+    Fe t = h;  // h >= p exactly when h + 19 reaches 2^255
+    t[0] += 19;
+    for (int i = 0; i < 4; ++i) {
+        t[i + 1] += t[i] >> 51;
+        t[i] &= kMask;
+    }
+    if (t[4] >> 51) {
+        t[4] &= kMask;
+        h = t;
+    }
+    const std::uint64_t w[4] = {h[0] | (h[1] << 51), (h[1] >> 13) | (h[2] << 38), (h[2] >> 26) | (h[3] << 25),
+                                (h[3] >> 39) | (h[4] << 12)};
+    std::array<std::uint8_t, 32> out{};
+    for (std::size_t i = 0; i < 32; ++i) out[i] = static_cast<std::uint8_t>(w[i / 8] >> (8 * (i % 8)));
+    return out;
+}
+
+// Montgomery u of the Edwards point whose encoding (y, sign bit on top) is `edwards`.
+std::array<std::uint8_t, 32> edwards_to_montgomery(const std::uint8_t* edwards) {
+    const Fe y = from_bytes(edwards);
+    Fe one_plus_y = y, one_minus_y{};
+    one_plus_y[0] += 1;
+    // 2p + 1 - y, limb by limb, so that no limb goes negative.
+    const Fe two_p_plus_one = {2 * (kMask - 18) + 1, 2 * kMask, 2 * kMask, 2 * kMask, 2 * kMask};
+    for (std::size_t i = 0; i < 5; ++i) one_minus_y[i] = two_p_plus_one[i] - y[i];
+    return to_bytes(mul(one_plus_y, invert(one_minus_y)));
+}
+
+}  // namespace curve
+}  // namespace
+
 std::array<std::uint8_t, 32> x25519_base(Bytes scalar) {
     ready();
     if (scalar.size() != 32) throw std::invalid_argument("x25519: scalar must be 32 bytes");
     std::array<std::uint8_t, 32> out{};
+    // The Ed25519 call refuses an all-zero scalar (X25519 clamps it to a valid one).
+    if (crypto_scalarmult_ed25519_base(out.data(), scalar.data()) == 0) return curve::edwards_to_montgomery(out.data());
     crypto_scalarmult_base(out.data(), scalar.data());
     return out;
 }
