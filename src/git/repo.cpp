@@ -53,6 +53,17 @@ struct Buf {
     std::string str() const { return std::string(b.ptr ? b.ptr : "", b.size); }
 };
 
+// Whether libgit2 already uses `dir` as the workdir: git_repository_set_workdir compares the
+// resolved path with a trailing '/' to the current one and returns early when equal, and in
+// libgit2 1.5 that early return leaks the resolved path (LeakSanitizer, on every filter run
+// git starts with GIT_WORK_TREE set). Skipping the call then changes nothing else.
+bool is_workdir_already(git_repository* r, const std::string& dir) {
+    const char* current = git_repository_workdir(r);
+    std::error_code ec;
+    const fs::path resolved = fs::canonical(dir, ec);
+    return current && !ec && resolved.string() + "/" == current;
+}
+
 // Opening with GIT_REPOSITORY_OPEN_FROM_ENV in libgit2 1.5 refuses GIT_WORK_TREE and
 // GIT_COMMON_DIR (support came in 1.7). Users and scripts do set GIT_WORK_TREE, so in that case
 // apply the same variables by hand. GIT_COMMON_DIR cannot be overridden in 1.5; the worktree's
@@ -69,7 +80,7 @@ detail::Handle<git_repository> open_env_by_hand() {
               "not in a git repository");
     detail::Handle<git_repository> repo(r);
 
-    if (auto wt = io::getenv("GIT_WORK_TREE"); wt && !wt->empty())
+    if (auto wt = io::getenv("GIT_WORK_TREE"); wt && !wt->empty() && !is_workdir_already(r, *wt))
         check(git_repository_set_workdir(r, wt->c_str(), 0), "cannot use GIT_WORK_TREE " + *wt);
 
     if (auto objects = io::getenv("GIT_OBJECT_DIRECTORY"); objects && !objects->empty()) {
