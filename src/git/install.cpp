@@ -14,6 +14,7 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
+#include "git/clean_cache.hpp"
 
 namespace gitsops::git {
 
@@ -663,6 +664,27 @@ InstallReport install(const Repository& repo, const InstallOptions& options) {
     return report;
 }
 
+namespace {
+
+// The filter's clean cache (keyed digests of plaintexts, and the key) only serves the filter
+// being removed; lifecycle records and journals beside it stay.
+void remove_clean_cache(const Repository& repo, InstallReport& report) {
+    const fs::path dir = repo.common_dir() / "git-sops";
+    bool removed = false;
+    for (const fs::path& f : {CleanCache::data_file(dir), CleanCache::key_file(dir)}) {
+        std::error_code ec;
+        removed = fs::remove(f, ec) || removed;
+    }
+    if (removed) {
+        report.changed = true;
+        report.notes.push_back("removed the clean filter's cache from " + dir.string());
+    }
+    std::error_code ec;
+    fs::remove(dir, ec);  // only when nothing else (records, journals) is left in it
+}
+
+}  // namespace
+
 InstallReport uninstall(const Repository& repo) {
     InstallReport report;
     Record rec(record_file(repo));
@@ -682,6 +704,7 @@ InstallReport uninstall(const Repository& repo) {
     }
     rec.entries().clear();
     rec.save();
+    remove_clean_cache(repo, report);
     return report;
 }
 

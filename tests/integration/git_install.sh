@@ -79,6 +79,17 @@ check "no state left" test ! -e "$R/.git/git-sops"
 check_eq "worktree clean after uninstall" "" "$(git -C "$R" status --porcelain)"
 check "uninstall again is harmless" bash -c "cd '$R' && '$GIT_SOPS' uninstall | grep -q 'not installed here'"
 
+# --- the clean filter's cache goes with the filter ---------------------------------------------------
+C="$T_ROOT/cache-repo"
+git init -q "$C"
+"$GIT_SOPS" keygen -o "$T_ROOT/cache.key" 2>/dev/null
+printf 'creation_rules:\n  - path_regex: \\.yaml$\n    age: %s\n' "$("$GIT_SOPS" keygen -y "$T_ROOT/cache.key")" > "$C/.sops.yaml"
+(cd "$C" && "$GIT_SOPS" install >/dev/null && printf 'kind: Secret\nstringData:\n  k: v\n' > s.yaml && git add s.yaml)
+check "git add through the filter wrote the clean cache" test -s "$C/.git/git-sops/clean-cache"
+(cd "$C" && "$GIT_SOPS" uninstall >/dev/null)
+check "uninstall removes the clean cache and its key" test ! -e "$C/.git/git-sops/clean-cache" -a ! -e "$C/.git/git-sops/clean-cache.key"
+check "and leaves no state" test ! -e "$C/.git/git-sops"
+
 # --- the binary on PATH is named plainly; another git-sops on PATH pins the full path ------------
 R="$T_ROOT/named"
 new_repo "$R"
