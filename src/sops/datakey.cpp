@@ -55,12 +55,28 @@ GroupAttempt try_group(const KeyGroup& group, IdentitySource& identities) {
         msg << "recovered " << got << " of the " << needed << " key groups needed (Shamir threshold)";
     else
         msg << "none of the file's keys could be opened";
-    msg << ".\nThe file is encrypted for:";
+    // One line, like every other error: callers (hooks, CI logs, the filter) show one line per problem.
+    msg << ". The file is encrypted for:";
+    const char* sep = " ";
     for (std::size_t g = 0; g < attempts.size(); ++g)
-        for (const auto& f : attempts[g].failures)
-            msg << "\n  " << (md.key_groups.size() > 1 ? "group " + std::to_string(g) + ": " : std::string()) << f;
+        for (const auto& f : attempts[g].failures) {
+            msg << sep << (md.key_groups.size() > 1 ? "group " + std::to_string(g) + ": " : std::string()) << f;
+            sep = "; ";
+        }
     std::string report = identities.report();
-    if (!report.empty()) msg << '\n' << report;
+    if (!report.empty()) {
+        msg << ". ";
+        for (std::size_t i = 0; i < report.size(); ++i) {
+            if (report.compare(i, 3, "\n  ") == 0) {
+                msg << (i > 0 && report[i - 1] == ':' ? " " : "; ");
+                i += 2;
+            } else if (report[i] == '\n') {
+                msg << ". ";
+            } else {
+                msg << report[i];
+            }
+        }
+    }
     throw Error(msg.str(), exit_code::could_not_retrieve_key);
 }
 
