@@ -1,0 +1,6 @@
+// The dotenv store (src/sops/dotenv_store.hpp), loaded then emitted: see store_harness.hpp.
+#include "store_harness.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    return fuzz::run_store(gitsops::sops::Format::dotenv, data, size);
+}
