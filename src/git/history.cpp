@@ -2,10 +2,12 @@
 #include "git/history.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <cstring>
 
@@ -86,16 +88,6 @@ void write_requests(Fd fd, const std::vector<DiffStream::Request>& requests) noe
 
 }  // namespace
 
-// ---- IgnoreSigpipe -----------------------------------------------------------------------------
-
-IgnoreSigpipe::IgnoreSigpipe() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, &previous_);
-}
-
-IgnoreSigpipe::~IgnoreSigpipe() { ::sigaction(SIGPIPE, &previous_, nullptr); }
-
 // ---- Reader ------------------------------------------------------------------------------------
 
 Reader::~Reader() { crypto::wipe(buffer_); }  // blob bytes passed through it
@@ -109,6 +101,12 @@ bool Reader::fill() {
         end_ = static_cast<std::size_t>(n);
         return n > 0;
     }
+}
+
+bool Reader::available() {
+    if (begin_ != end_) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;  // readable, or at its end (which the read then reports)
 }
 
 int Reader::peek() {
@@ -227,46 +225,100 @@ void DiffStream::finish() {
 // ---- BlobReader --------------------------------------------------------------------------------
 
 BlobReader::BlobReader(std::string_view git_dir)
-    : git_(git_dir, {"cat-file", "--batch"}), reader_(git_.out().get(), "git cat-file") {}
+    : git_(git_dir, {"cat-file", "--batch"}),
+      reader_(git_.out().get(), "git cat-file"),
+      requests_(std::move(git_.in())),
+      writer_([this] { writer(); }) {}
 
-BlobReader::~BlobReader() { crypto::wipe(blob_); }
-
-void BlobReader::read(std::span<const git_oid> ids,
-                      const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
-                      const std::function<std::string(std::size_t)>& name) {
-    // Requests go in batches that fit a pipe's smallest capacity (one page): then our write
-    // never waits for cat-file, which may itself be waiting for us to read its answers.
-    constexpr std::size_t kBatch = 4096 / (GIT_OID_HEXSZ + 1);
-    for (std::size_t first = 0; first < ids.size(); first += kBatch)
-        read_batch(ids.subspan(first, std::min(kBatch, ids.size() - first)), first, use, name);
+BlobReader::~BlobReader() {
+    stop();
+    crypto::wipe(blob_);
 }
 
-void BlobReader::read_batch(std::span<const git_oid> ids, std::size_t first,
-                            const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
-                            const std::function<std::string(std::size_t)>& name) {
-    std::string requests;
-    for (const auto& id : ids) requests.append(oid_hex(id)).push_back('\n');
-    if (!write_all(git_.in().get(), requests)) throw Error("git cat-file stopped: " + errno_text(errno));
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        // "<id> blob <size>" LF <bytes> LF, or "<id> missing" LF
-        reader_.until('\n', line_);
-        const std::string_view line(line_);
-        const std::string expected = oid_hex(ids[k]);
-        if (!line.starts_with(expected + " blob "))
-            throw Error("cannot read " + name(first + k) + ": git cat-file answered '" + line_.substr(0, 80) + "'");
-        const std::string_view size_text = line.substr(expected.size() + 6);
-        std::size_t size = 0;
-        const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
-        if (ec != std::errc() || end != size_text.data() + size_text.size())
-            throw Error("unexpected output from git cat-file: '" + line_.substr(0, 80) + "'");
-        blob_.resize(size);
-        reader_.exactly(blob_);
-        std::uint8_t lf = 0;
-        reader_.exactly(std::span(&lf, 1));
-        if (lf != '\n') throw Error("unexpected output from git cat-file after blob " + expected);
-        use(first + k, blob_);
-        crypto::wipe(blob_);
+void BlobReader::stop() noexcept {
+    {
+        const std::lock_guard lock(mutex_);
+        closing_ = true;
     }
+    wake_.notify_one();
+    git_.out().reset();  // cat-file ends at its next write, then the writer at its next one
+    if (writer_.joinable()) writer_.join();
+}
+
+void BlobReader::writer() noexcept {
+    sigset_t pipe_only;  // as in write_requests: EPIPE instead of SIGPIPE
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+    try {
+        std::vector<git_oid> batch;
+        std::string text;
+        for (;;) {
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+                if (queue_.empty()) break;  // closing, everything written
+                batch.swap(queue_);
+            }
+            text.clear();
+            for (const auto& id : batch) text.append(oid_hex(id)).push_back('\n');
+            batch.clear();
+            if (!write_all(requests_.get(), text)) break;  // cat-file is gone: next() will say so
+        }
+    } catch (...) {  // out of memory: cat-file sees the end of its input, next() an early end
+    }
+    requests_.reset();
+}
+
+void BlobReader::send() {
+    if (unsent_.empty()) return;
+    asked_.insert(asked_.end(), unsent_.begin(), unsent_.end());
+    {
+        const std::lock_guard lock(mutex_);
+        queue_.insert(queue_.end(), unsent_.begin(), unsent_.end());
+    }
+    wake_.notify_one();
+    unsent_.clear();
+}
+
+bool BlobReader::ready() { return outstanding() > 0 && reader_.available(); }
+
+std::span<const std::uint8_t> BlobReader::next(std::string_view path) {
+    send();
+    if (outstanding() == 0) throw Error("internal: a blob was taken that was never requested");
+    const git_oid id = asked_[taken_++];
+    if (taken_ == asked_.size()) asked_.clear(), taken_ = 0;  // keeps asked_ small between bursts
+    crypto::wipe(blob_);
+    // "<id> blob <size>" LF <bytes> LF, or "<id> missing" LF
+    reader_.until('\n', line_);
+    const std::string_view line(line_);
+    const std::string expected = oid_hex(id);
+    if (!line.starts_with(expected + " blob "))
+        throw Error("cannot read " + std::string(path) + " (blob " + expected + "): git cat-file answered '" +
+                    line_.substr(0, 80) + "'");
+    const std::string_view size_text = line.substr(expected.size() + 6);
+    std::size_t size = 0;
+    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+    if (ec != std::errc() || end != size_text.data() + size_text.size())
+        throw Error("unexpected output from git cat-file: '" + line_.substr(0, 80) + "'");
+    blob_.resize(size);
+    reader_.exactly(blob_);
+    std::uint8_t lf = 0;
+    reader_.exactly(std::span(&lf, 1));
+    if (lf != '\n') throw Error("unexpected output from git cat-file after blob " + expected);
+    return blob_;
+}
+
+void BlobReader::finish() {
+    crypto::wipe(blob_);
+    {
+        const std::lock_guard lock(mutex_);
+        closing_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+    if (reader_.peek() != -1) throw Error("git cat-file answered more than it was asked");
+    git_.finish();
 }
 
 }  // namespace gitsops::git::scanning

@@ -17,8 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
 #include <functional>
-#include <signal.h>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,19 +30,6 @@
 
 namespace gitsops::git::scanning {
 
-// SIGPIPE ignored while it lives (restored after): a git child that exits early must make our
-// writes fail with EPIPE, not kill the scan without a message.
-class IgnoreSigpipe {
-public:
-    IgnoreSigpipe();
-    ~IgnoreSigpipe();
-    IgnoreSigpipe(const IgnoreSigpipe&) = delete;
-    IgnoreSigpipe& operator=(const IgnoreSigpipe&) = delete;
-
-private:
-    struct sigaction previous_ {};
-};
-
 // Buffered reads from a descriptor; throws when the stream ends in the middle of something.
 class Reader {
 public:
@@ -51,6 +39,8 @@ public:
     Reader& operator=(const Reader&) = delete;
     // The next byte without taking it; -1 at the end of the stream.
     int peek();
+    // Whether peek() would return without waiting.
+    bool available();
     // The bytes up to `delimiter` (taken, not returned).
     void until(char delimiter, std::string& out);
     void exactly(std::span<std::uint8_t> out);
@@ -116,7 +106,9 @@ private:
     std::string token_;
 };
 
-// `git cat-file --batch`: blobs by id, answered in order.
+// `git cat-file --batch`: blobs by id, answered in request order. Requests go to cat-file
+// through a thread, so that it works ahead of us instead of waiting for a round trip per
+// batch (which, on a busy machine, costs a scheduler time slice each).
 class BlobReader {
 public:
     explicit BlobReader(std::string_view git_dir);
@@ -124,19 +116,35 @@ public:
     BlobReader(const BlobReader&) = delete;
     BlobReader& operator=(const BlobReader&) = delete;
 
-    // Calls use(k, bytes) for ids[k], in order. `bytes` is valid during the call only.
-    // `name(k)` says which file a missing blob was, for the error.
-    void read(std::span<const git_oid> ids, const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
-              const std::function<std::string(std::size_t)>& name);
+    // Queues a request; send() passes the queued ones on to cat-file.
+    void request(const git_oid& id) { unsent_.push_back(id); }
+    std::size_t unsent() const { return unsent_.size(); }
+    void send();
+    // Requested blobs whose answer was not taken yet.
+    std::size_t outstanding() const { return asked_.size() - taken_; }
+    // Whether next() can start without waiting for cat-file.
+    bool ready();
+    // The bytes of the oldest requested blob not taken yet, valid until the next call; `path`
+    // names the file in the error when cat-file does not have it.
+    std::span<const std::uint8_t> next(std::string_view path);
+    // After the last answer: cat-file ended well.
+    void finish();
 
 private:
-    void read_batch(std::span<const git_oid> ids, std::size_t first,
-                    const std::function<void(std::size_t, std::span<const std::uint8_t>)>& use,
-                    const std::function<std::string(std::size_t)>& name);
+    void writer() noexcept;
+    void stop() noexcept;
     GitChild git_;
     Reader reader_;
+    Fd requests_;  // cat-file's standard input, written by writer_ only
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<git_oid> queue_;  // sent, not written yet (under mutex_)
+    bool closing_ = false;        // under mutex_
+    std::vector<git_oid> unsent_, asked_;
+    std::size_t taken_ = 0;
     std::vector<std::uint8_t> blob_;
     std::string line_;
+    std::thread writer_;
 };
 
 }  // namespace gitsops::git::scanning

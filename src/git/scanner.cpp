@@ -100,8 +100,8 @@ void Scanner::check_changes(const std::vector<Change>& changes, const git_oid& c
 }
 
 // Commits are read with libgit2 first, so that a thread can feed git diff-tree every (commit,
-// parent) pair while this one reads the diffs, in the same order, and queues the blobs of new
-// triples for git cat-file.
+// parent) pair while this one reads the diffs, in the same order, and asks git cat-file for the
+// blobs of new triples, classifying each as its answer comes in.
 void Scanner::check_commits(std::span<const git_oid> ids, std::size_t first_position) {
     std::vector<Commit> commits;
     commits.reserve(ids.size());
@@ -113,14 +113,17 @@ void Scanner::check_commits(std::span<const git_oid> ids, std::size_t first_posi
     }
     DiffStream diffs(git_dir_, std::move(requests));
     BlobReader blobs(git_dir_);
-    const IgnoreSigpipe sigpipe;  // after the children started: they keep the default
-    constexpr std::size_t kQueue = 256;
+    // Requests go out in small groups (each wakes cat-file); answers are taken as they arrive,
+    // and waited for only when many are due.
+    constexpr std::size_t kGroup = 32, kMaxOutstanding = 4096;
     for (std::size_t k = 0; k < commits.size(); ++k) {
-        check_commit(commits[k], first_position + k, diffs);
-        if (pending_.size() >= kQueue) classify_pending(blobs);
+        check_commit(commits[k], first_position + k, diffs, blobs);
+        if (blobs.unsent() >= kGroup) blobs.send();
+        while (blobs.ready() || blobs.outstanding() > kMaxOutstanding) classify_next(blobs);
     }
-    classify_pending(blobs);
+    while (!pending_.empty()) classify_next(blobs);
     diffs.finish();
+    blobs.finish();
 }
 
 Scanner::Commit Scanner::read_commit(const git_oid& id) {
@@ -135,7 +138,7 @@ Scanner::Commit Scanner::read_commit(const git_oid& id) {
     return out;
 }
 
-void Scanner::check_commit(const Commit& commit, std::size_t position, DiffStream& diffs) {
+void Scanner::check_commit(const Commit& commit, std::size_t position, DiffStream& diffs, BlobReader& blobs) {
     ++part_.commits;
     const Origin origin{hex(commit.id), commit.summary};
     const Handle<git_tree> tree = lookup_tree(repo_, commit.tree);
@@ -169,8 +172,10 @@ void Scanner::check_commit(const Commit& commit, std::size_t position, DiffStrea
         check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, collect_entry, &changes), "cannot read a tree");
     }
     for (const auto& c : changes)
-        if (auto fresh = claim(c.blob, c.path, config, origin, position))
+        if (auto fresh = claim(c.blob, c.path, config, origin, position)) {
             pending_.push_back(Pending{*fresh, c.blob, this->config(config, origin)});
+            blobs.request(c.blob);
+        }
 }
 
 std::optional<std::size_t> Scanner::claim(const git_oid& blob, std::string_view path, const git_oid& config_id,
@@ -192,21 +197,12 @@ std::optional<std::size_t> Scanner::claim(const git_oid& blob, std::string_view 
     return part_.verdicts.size() - 1;
 }
 
-void Scanner::classify_pending(BlobReader& blobs) {
-    std::vector<git_oid> ids;
-    ids.reserve(pending_.size());
-    for (const auto& p : pending_) ids.push_back(p.blob);
-    auto path_of = [&](std::size_t k) {
-        return std::string_view(part_.verdicts[pending_[k].verdict].first).substr(2 * GIT_OID_RAWSZ);
-    };
-    blobs.read(
-        ids,
-        [&](std::size_t k, std::span<const std::uint8_t> bytes) {
-            part_.verdicts[pending_[k].verdict].second.findings =
-                policy::classify(bytes, path_of(k), policy::Context{pending_[k].config, options_.strict});
-        },
-        [&](std::size_t k) { return std::string(path_of(k)) + " (blob " + hex(pending_[k].blob) + ")"; });
-    pending_.clear();
+void Scanner::classify_next(BlobReader& blobs) {
+    const Pending p = pending_.front();
+    pending_.pop_front();
+    auto& [key, verdict] = part_.verdicts[p.verdict];
+    const std::string_view path = std::string_view(key).substr(2 * GIT_OID_RAWSZ);
+    verdict.findings = policy::classify(blobs.next(path), path, policy::Context{p.config, options_.strict});
 }
 
 void Scanner::check_blob(const git_oid& blob, std::string_view path, const git_oid& config_id, const Origin& origin,

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -94,12 +95,13 @@ private:
     };
 
     Commit read_commit(const git_oid& id);
-    void check_commit(const Commit& commit, std::size_t position, DiffStream& diffs);
+    void check_commit(const Commit& commit, std::size_t position, DiffStream& diffs, BlobReader& blobs);
     // The index of a new verdict for the triple, or nullopt when it was seen (then it moves to
     // `rank` if that is older).
     std::optional<std::size_t> claim(const git_oid& blob, std::string_view path, const git_oid& config_id,
                                      const Origin& origin, std::size_t rank);
-    void classify_pending(BlobReader& blobs);
+    // Classifies the oldest pending triple with its blob's answer from `blobs`.
+    void classify_next(BlobReader& blobs);
     const sops::Config* config(const git_oid& id, const Origin& origin);
 
     git_repository* repo_;
@@ -108,7 +110,7 @@ private:
     Part part_;
     std::unordered_map<std::string, std::size_t> seen_;  // triple -> index in part_
     std::unordered_map<std::string, std::optional<sops::Config>> configs_;
-    std::vector<Pending> pending_;
+    std::deque<Pending> pending_;  // in the order their blobs were requested
     std::vector<RawChange> raw_;  // one diff section, reused
 };
 
