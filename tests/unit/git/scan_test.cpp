@@ -124,3 +124,23 @@ TEST_CASE("scan_all: a missing blob is an error naming the file") {
         CHECK(std::string(e.what()).find("a.yaml") != std::string::npos);
     }
 }
+
+TEST_CASE("scan_all: a commit that adds a rule checks the files it did not touch, at that commit") {
+    TempDir t;
+    git_init(t.path());
+    write_text(t / "settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\ndata:\n  a: b\n");
+    write_text(t / "other.yaml", "a: 1\n");
+    commit_all(t.path(), "settings");
+    write_text(t / ".sops.yaml", "creation_rules:\n  - path_regex: ^settings\\.yaml$\n    age: "
+                                 "age1g74wj3g2m2l2x37frsn6q0efutcsl2zgrt0uwv9r64dpsawaughq5lxmhp\n");
+    commit_all(t.path(), "new rule");
+    write_text(t / "other.yaml", "a: 2\n");
+    commit_all(t.path(), "later");
+
+    const Repository repo = Repository::open(t.path());
+    const ScanResult r = scan_all(repo, ScanOptions{});
+    REQUIRE(errors_of(r) == std::vector<std::pair<std::string, std::string>>{{"settings.yaml", "new rule"}});
+    // settings.yaml and other.yaml once without rules, then with them: .sops.yaml, settings.yaml,
+    // other.yaml at "new rule", and other.yaml's new version.
+    CHECK(r.blobs == 6);
+}
