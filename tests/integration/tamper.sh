@@ -25,7 +25,7 @@ CONFIG_BLOB=$(git -C "$REPO" hash-object -w "$REPO/.sops.yaml")
 
 O="$T_ROOT/stdout" E="$T_ROOT/stderr" TF="$T_ROOT/time" AGEOUT="$T_ROOT/age.out"
 TIMEFORMAT='%3R %3U %3S'
-declare -A OUTCOME EXITS
+declare -A OUTCOME EXITS ACCEPTED
 MAX_WALL=0 MAX_CPU=0 MAX_CASE="" SLOW=0
 
 run_case() {  # CMD FILE IDENT EXT
@@ -136,10 +136,13 @@ while IFS=$'\t' read -r id cmd expect file ident markers auth category desc; do
     pass
   fi
   OUTCOME["$cmd $expect -> $outcome"]=$(( ${OUTCOME["$cmd $expect -> $outcome"]:-0} + 1 ))
+  [[ "$outcome" == accepted* ]] && ACCEPTED["$category ($expect)"]=$(( ${ACCEPTED["$category ($expect)"]:-0} + 1 ))
 done <"$C/manifest.tsv"
 
 echo "tamper: outcomes by command, expectation and result:"
 printf '%s\n' "${!OUTCOME[@]}" | sort | while IFS= read -r k; do printf '  %5d  %s\n' "${OUTCOME[$k]}" "$k"; done
+echo "tamper: accepted tampers by category (each justified in gen.py; values always authentic):"
+printf '%s\n' "${!ACCEPTED[@]}" | sort | while IFS= read -r k; do printf '  %5d  %s\n' "${ACCEPTED[$k]}" "$k"; done
 echo "tamper: exit codes: $(for k in $(printf '%s\n' "${!EXITS[@]}" | sort -n); do printf '%s:%s ' "$k" "${EXITS[$k]}"; done)"
 echo "tamper: longest run ${MAX_WALL} ms wall; most CPU ${MAX_CPU} ms (case $MAX_CASE); $SLOW case(s) run twice after a first run over the CPU limit"
 finish
