@@ -26,7 +26,7 @@ fi
 can_mount() { [ "$FAULT_DISK_NS" = 1 ]; }
 # Real root keeps CAP_LINUX_IMMUTABLE; in a user namespace chattr +i is refused.
 can_chattr() { touch "$OUT/probe" && chattr +i "$OUT/probe" 2>/dev/null && chattr -i "$OUT/probe"; }
-can_setpriv() { [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ "$FAULT_DISK_NS" != none ] &&
+can_setpriv() { [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null &&
                 setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; }
 echo "fault_disk: mounts: $(can_mount && echo yes || echo no), chattr +i: $(can_chattr && echo yes || echo no)," \
      "setpriv: $(can_setpriv && echo yes || echo no)"
