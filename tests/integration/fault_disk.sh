@@ -20,8 +20,8 @@ mkdir -p "$OUT"
 MARK=PLAINMARK
 
 if [ "$FAULT_DISK_NS" = none ]; then
-  echo "fault_disk: no mount namespace can be made here (unshare -m and -rm both refused): only the" \
-       "setpriv read-only case runs"
+  echo "fault_disk: no mount namespace can be made here (unshare -m and -rm both refused): the disk-full and bind-mount cases do not run" \
+       "here"
 fi
 can_mount() { [ "$FAULT_DISK_NS" = 1 ]; }
 # Real root keeps CAP_LINUX_IMMUTABLE; in a user namespace chattr +i is refused.
