@@ -1,6 +1,8 @@
 #include "sops/yaml_emit.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -58,23 +60,18 @@ struct Analysis {
     bool block = true;
 };
 
-Analysis analyze(std::string_view v) {
-    Analysis a;
-    if (v.empty()) {
-        a.flow_plain = false;
-        a.block = false;
-        return a;
-    }
+// What go-yaml's analysis notes while it walks a value, and the styles that follow from it.
+struct Scan {
     bool block_ind = false, flow_ind = false, breaks = false, special = false, tabs = false;
     bool lead_space = false, lead_break = false, trail_space = false, trail_break = false;
     bool break_space = false, space_break = false, prev_space = false, prev_break = false;
-    if (v.size() >= 3 && (v.substr(0, 3) == "---" || v.substr(0, 3) == "...")) block_ind = flow_ind = true;
-    bool preceded_by_ws = true;
-    for (std::size_t i = 0; i < v.size();) {
-        const std::size_t w = char_width(at(v, i));
-        const bool followed_by_ws = i + w >= v.size() || is_blank(v, i + w) || is_break(v, i + w);
-        const char c = v[i];
-        if (i == 0) {
+
+    explicit Scan(std::string_view v) {
+        if (v.size() >= 3 && (v.substr(0, 3) == "---" || v.substr(0, 3) == "...")) block_ind = flow_ind = true;
+    }
+
+    void indicator(char c, bool first, bool followed_by_ws, bool preceded_by_ws) {
+        if (first) {
             switch (c) {
                 case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*':
                 case '!': case '|': case '>': case '\'': case '"': case '%': case '@': case '`':
@@ -104,37 +101,102 @@ Analysis analyze(std::string_view v) {
                 default: break;
             }
         }
-        if (c == '\t') tabs = true;
-        else if (!is_printable(v, i)) special = true;
-        if (is_space(v, i)) {
-            if (i == 0) lead_space = true;
-            if (i + w == v.size()) trail_space = true;
-            if (prev_break) break_space = true;
-            prev_space = true;
-            prev_break = false;
-        } else if (is_break(v, i)) {
-            breaks = true;
-            if (i == 0) lead_break = true;
-            if (i + w == v.size()) trail_break = true;
-            if (prev_space) space_break = true;
-            prev_space = false;
-            prev_break = true;
-        } else {
-            prev_space = prev_break = false;
+    }
+
+    void space(bool first, bool last) {
+        if (first) lead_space = true;
+        if (last) trail_space = true;
+        if (prev_break) break_space = true;
+        prev_space = true;
+        prev_break = false;
+    }
+    void line_break(bool first, bool last) {
+        breaks = true;
+        if (first) lead_break = true;
+        if (last) trail_break = true;
+        if (prev_space) space_break = true;
+        prev_space = false;
+        prev_break = true;
+    }
+    void other() { prev_space = prev_break = false; }
+
+    Analysis result() const {
+        Analysis a;
+        a.multiline = breaks;
+        if (lead_space || lead_break || trail_space || trail_break) a.flow_plain = a.block_plain = false;
+        if (trail_space) a.block = false;
+        if (break_space) a.flow_plain = a.block_plain = a.single_quoted = false;
+        if (space_break || tabs || special) a.flow_plain = a.block_plain = a.single_quoted = false;
+        if (space_break || special) a.block = false;
+        if (breaks) a.flow_plain = a.block_plain = false;
+        if (flow_ind) a.flow_plain = false;
+        if (block_ind) a.block_plain = false;
+        return a;
+    }
+};
+
+// Printable ASCII and '\n' (encrypted values, base64, armored age keys, most plaintext): every
+// character is one byte, ' ' the only blank and '\n' the only break, so the byte classes need
+// no look-ahead.
+bool is_ascii_text(std::string_view v) {
+    for (char c : v)
+        if ((c < ' ' && c != '\n') || c > '~') return false;
+    return true;
+}
+
+Analysis analyze_ascii(std::string_view v) {
+    Scan s(v);
+    const std::size_t n = v.size();
+    auto ws_at = [&](std::size_t i) { return i >= n || v[i] == ' ' || v[i] == '\n'; };
+    s.indicator(v[0], true, ws_at(1), true);
+    for (std::size_t i = 0; i < n; ++i) {
+        // The indicators after the first character, as Scan::indicator has them, inline: most
+        // characters are letters, digits and base64 and take the default branch.
+        switch (v[i]) {
+            case ' ': s.space(i == 0, i + 1 == n); continue;
+            case '\n': s.line_break(i == 0, i + 1 == n); continue;
+            case ',': case '?': case '[': case ']': case '{': case '}':
+                if (i > 0) s.flow_ind = true;
+                break;
+            case ':':
+                if (i > 0) {
+                    s.flow_ind = true;
+                    if (ws_at(i + 1)) s.block_ind = true;
+                }
+                break;
+            case '#':
+                if (i > 0 && ws_at(i - 1)) s.flow_ind = s.block_ind = true;
+                break;
+            default: break;
         }
+        s.other();
+    }
+    return s.result();
+}
+
+Analysis analyze(std::string_view v) {
+    if (v.empty()) {
+        Analysis a;
+        a.flow_plain = false;
+        a.block = false;
+        return a;
+    }
+    if (is_ascii_text(v)) return analyze_ascii(v);
+    Scan s(v);
+    bool preceded_by_ws = true;
+    for (std::size_t i = 0; i < v.size();) {
+        const std::size_t w = char_width(at(v, i));
+        const bool followed_by_ws = i + w >= v.size() || is_blank(v, i + w) || is_break(v, i + w);
+        s.indicator(v[i], i == 0, followed_by_ws, preceded_by_ws);
+        if (v[i] == '\t') s.tabs = true;
+        else if (!is_printable(v, i)) s.special = true;
+        if (is_space(v, i)) s.space(i == 0, i + w == v.size());
+        else if (is_break(v, i)) s.line_break(i == 0, i + w == v.size());
+        else s.other();
         preceded_by_ws = is_blank_or_end(v, i);
         i += w;
     }
-    a.multiline = breaks;
-    if (lead_space || lead_break || trail_space || trail_break) a.flow_plain = a.block_plain = false;
-    if (trail_space) a.block = false;
-    if (break_space) a.flow_plain = a.block_plain = a.single_quoted = false;
-    if (space_break || tabs || special) a.flow_plain = a.block_plain = a.single_quoted = false;
-    if (space_break || special) a.block = false;
-    if (breaks) a.flow_plain = a.block_plain = false;
-    if (flow_ind) a.flow_plain = false;
-    if (block_ind) a.block_plain = false;
-    return a;
+    return s.result();
 }
 
 enum class Style : std::uint8_t { plain, single_quoted, double_quoted, literal };
@@ -160,6 +222,7 @@ struct YNode {
     SString owned;                      // generated text (numbers, base64, ...)
     SString head, line, foot;           // comments, "#text" lines joined by '\n'
     std::vector<YNode> content;
+    std::optional<Analysis> analysis;   // of value(), when the style was chosen from it
 
     std::string_view value() const { return borrowed ? sv(*borrowed) : sv(owned); }
 };
@@ -230,7 +293,8 @@ YNode string_node(const SString& text) {
         }
     }
     const std::string_view v = n.value();
-    n.style = choose_style(wanted, analyze(v), v.empty(), false);
+    n.analysis = analyze(v);
+    n.style = choose_style(wanted, *n.analysis, v.empty(), false);
     return n;
 }
 
@@ -661,7 +725,7 @@ private:
 
     void prepare_scalar(const YNode& n) {
         scalar_.value = n.value();
-        scalar_.analysis = analyze(scalar_.value);
+        scalar_.analysis = n.analysis ? *n.analysis : analyze(scalar_.value);
     }
 
     void scalar(const Event& e) {
@@ -703,9 +767,31 @@ private:
         }
     }
 
+    // write_lines for text with nothing to add before a character, a line at a time when every
+    // character is one ASCII byte and '\n' is the only break.
+    void write_text_lines(std::string_view v, bool breaks, bool double_newlines) {
+        if (!is_ascii_text(v)) return write_lines(v, breaks, double_newlines, [](char) {});
+        for (std::size_t i = 0; i < v.size();) {
+            if (v[i] == '\n') {
+                if (double_newlines && !breaks) put_break();
+                put_break();
+                breaks = true;
+                ++i;
+                continue;
+            }
+            const std::size_t end = std::min(v.find('\n', i), v.size());
+            if (breaks) write_indent();
+            out_.append(v.substr(i, end - i));
+            column_ += static_cast<int>(end - i);
+            indention_ = false;
+            breaks = false;
+            i = end;
+        }
+    }
+
     void write_plain(std::string_view v) {
         if (!v.empty() && !whitespace_) put(' ');
-        write_lines(v, false, true, [](char) {});
+        write_text_lines(v, false, true);
         if (!v.empty()) whitespace_ = false;
         indention_ = false;
     }
@@ -808,7 +894,7 @@ private:
         if (line_.empty()) put_break();
         else process_line_comment();
         whitespace_ = true;
-        write_lines(v, true, false, [](char) {});
+        write_text_lines(v, true, false);
     }
 
     std::string out_;
