@@ -45,12 +45,22 @@ SecureBytes aes_plain(const EVP_CIPHER* cipher, Bytes key, Bytes iv, Bytes data,
     return out;
 }
 
+// AES-256-GCM fetched from the provider once: with EVP_aes_256_gcm() every init looks the
+// implementation up again (a lock and a hash lookup), and sops seals every value on its own.
+const EVP_CIPHER* aes256gcm() {
+    static const EVP_CIPHER* const cipher = [] {
+        const EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+        return fetched ? fetched : EVP_aes_256_gcm();
+    }();
+    return cipher;
+}
+
 }  // namespace
 
 std::string aes256gcm_seal(Bytes key, Bytes iv, Bytes aad, Bytes plaintext, std::array<std::uint8_t, 16>& tag) {
     if (key.size() != 32 || iv.empty()) throw std::invalid_argument("AES-256-GCM: bad key or IV size");
     CipherCtx c;
-    check(EVP_EncryptInit_ex(c.p, EVP_aes_256_gcm(), nullptr, nullptr, nullptr), "GCM init");
+    check(EVP_EncryptInit_ex(c.p, aes256gcm(), nullptr, nullptr, nullptr), "GCM init");
     check(EVP_CIPHER_CTX_ctrl(c.p, EVP_CTRL_GCM_SET_IVLEN, as_int(iv.size()), nullptr), "GCM IV length");
     check(EVP_EncryptInit_ex(c.p, nullptr, nullptr, key.data(), iv.data()), "GCM key");
     int len = 0;
@@ -68,7 +78,7 @@ std::string aes256gcm_seal(Bytes key, Bytes iv, Bytes aad, Bytes plaintext, std:
 std::optional<SecureBytes> aes256gcm_open(Bytes key, Bytes iv, Bytes aad, Bytes ciphertext, Bytes tag) {
     if (key.size() != 32 || iv.empty() || tag.size() != 16) throw std::invalid_argument("AES-256-GCM: bad sizes");
     CipherCtx c;
-    check(EVP_DecryptInit_ex(c.p, EVP_aes_256_gcm(), nullptr, nullptr, nullptr), "GCM init");
+    check(EVP_DecryptInit_ex(c.p, aes256gcm(), nullptr, nullptr, nullptr), "GCM init");
     check(EVP_CIPHER_CTX_ctrl(c.p, EVP_CTRL_GCM_SET_IVLEN, as_int(iv.size()), nullptr), "GCM IV length");
     check(EVP_DecryptInit_ex(c.p, nullptr, nullptr, key.data(), iv.data()), "GCM key");
     int len = 0;
