@@ -92,35 +92,11 @@ void restore_handlers() {
 // ---- removal after SIGKILL ----------------------------------------------------------------------
 // No handler runs on SIGKILL or a crash, so a forked guardian holding the read end of a pipe
 // waits for end-of-file, which comes when this process dies in whatever way, and removes the
-// folder then. It makes only system calls, like the signal handler.
+// folder then. The guardian makes the folder itself and reports its path: a kill at any moment
+// after the fork finds a guardian that knows the folder, and before the fork there is no folder.
+// It makes only system calls, like the signal handler.
 pid_t g_guardian_pid = -1;
 int g_guardian_fd = -1;  // the write end, CLOEXEC so the editor does not hold it
-
-void start_guardian() {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw Error("cannot create a pipe: " + errno_text(errno));
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        int e = errno;
-        ::close(p[0]);
-        ::close(p[1]);
-        throw Error("cannot start the scratch folder's guardian: " + errno_text(e));
-    }
-    if (pid == 0) {
-        ::close(p[1]);
-        for (int fd = 0; fd <= 2; ++fd) ::close(fd);  // holds no terminal or pipe of our caller open
-        // Ctrl-C reaches the whole process group: the guardian outlives it to clean up after us.
-        for (int s : kSignals) ::signal(s, SIG_IGN);
-        char c;
-        while (::read(p[0], &c, 1) < 0 && errno == EINTR) {
-        }
-        remove_folder_async_safe();  // finds the folder already gone after a normal exit
-        ::_exit(0);
-    }
-    ::close(p[0]);
-    g_guardian_pid = pid;
-    g_guardian_fd = p[1];
-}
 
 void stop_guardian() {
     if (g_guardian_fd < 0) return;
@@ -130,6 +106,74 @@ void stop_guardian() {
     }
     g_guardian_pid = -1;
 }
+
+[[noreturn]] void guardian(char* templ, int life, int report) {
+    for (int fd = 0; fd <= 2; ++fd) ::close(fd);  // holds no terminal or pipe of our caller open
+    // Ctrl-C reaches the whole process group: the guardian outlives it to clean up after us.
+    for (int s : kSignals) ::signal(s, SIG_IGN);
+    if (::mkdtemp(templ) == nullptr) {
+        const int e = errno;
+        (void)!::write(report, &e, sizeof e);
+        ::_exit(1);
+    }
+    std::strncpy(g_folder, templ, sizeof g_folder - 1);
+    g_folder_fd = ::open(templ, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int ok = 0;
+    (void)!::write(report, &ok, sizeof ok);
+    (void)!::write(report, templ, std::strlen(templ));  // the name mkdtemp chose, for the parent
+    ::close(report);
+    char c;
+    while (::read(life, &c, 1) < 0 && errno == EINTR) {
+    }
+    remove_folder_async_safe();  // finds the folder already gone after a normal exit
+    ::rmdir(templ);              // (in case it could not be opened above)
+    ::_exit(0);
+}
+
+// Starts the guardian, which creates the folder from `templ` (rewritten in place by mkdtemp).
+void start_guardian(std::string& templ) {
+    int life[2], report[2];
+    if (::pipe2(life, O_CLOEXEC) != 0) throw Error("cannot create a pipe: " + errno_text(errno));
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        const int e = errno;
+        ::close(life[0]);
+        ::close(life[1]);
+        throw Error("cannot create a pipe: " + errno_text(e));
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(life[1]);
+        ::close(report[0]);
+        guardian(templ.data(), life[0], report[1]);
+    }
+    const int fork_errno = errno;
+    ::close(life[0]);
+    ::close(report[1]);
+    if (pid < 0) {
+        ::close(life[1]);
+        ::close(report[0]);
+        throw Error("cannot start the scratch folder's guardian: " + errno_text(fork_errno));
+    }
+    g_guardian_pid = pid;
+    g_guardian_fd = life[1];
+    // The guardian's answer: an errno (0: created), then the folder's name up to end-of-file.
+    std::string answer;
+    try {
+        answer = io::read_stream(report[0]);
+    } catch (const Error&) {
+    }
+    ::close(report[0]);
+    int status = EIO;
+    if (answer.size() >= sizeof status) std::memcpy(&status, answer.data(), sizeof status);
+    const std::string name = answer.size() > sizeof status ? answer.substr(sizeof status) : std::string();
+    if (status != 0 || name.size() != templ.size()) {
+        stop_guardian();
+        throw Error(fs::path(templ).parent_path().string(),
+                    "cannot create a private folder: " + errno_text(status != 0 ? status : EIO));
+    }
+    templ = name;
+}
+
 
 std::optional<fs::path> memory_base() {
     for (const char* var : {"XDG_RUNTIME_DIR"}) {
@@ -194,23 +238,17 @@ Scratch::Scratch(std::string_view basename, bool allow_disk) {
     }
     std::string templ = (base / "git-sops-edit.XXXXXX").string();
     if (templ.size() >= PATH_MAX) throw Error(base.string(), "path too long");
-    if (::mkdtemp(templ.data()) == nullptr) throw Error(base.string(), "cannot create a private folder: " + errno_text(errno));
+    start_guardian(templ);  // creates the folder: from now on a SIGKILL leaves nothing behind
     folder_ = templ;
     file_ = folder_ / std::string(basename);
     int fd = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        ::rmdir(folder_.c_str());
+        stop_guardian();  // the guardian removes the folder
         throw Error(folder_.string(), "cannot open: " + errno_text(e));
     }
     std::strncpy(g_folder, folder_.c_str(), sizeof g_folder - 1);
     g_folder_fd = fd;
-    try {
-        start_guardian();
-    } catch (const Error&) {
-        remove_folder_async_safe();
-        throw;
-    }
     install_handlers();
 }
 
