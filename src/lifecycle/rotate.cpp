@@ -352,7 +352,15 @@ void resume(const Workspace& ws, Journal journal, const ClusterOptions& options)
             const SopsYaml config = ws.config();
             auto i = config.find_rule(journal.rule);
             if (!i) throw Error("rule '" + journal.rule + "' is no longer in " + config.path().string());
-            start(ws, *i, options);
+            try {
+                start(ws, *i, options);
+            } catch (const Error&) {
+                // A kubectl the killed run had started outlives it and may store that run's key
+                // after we looked (start() then finds age-old.agekey): keep the journal, so that
+                // a rerun finds the key in place and resumes, and --abort can still roll back.
+                if (!Journal::load(ws.repo.git_dir())) journal.save(ws.repo.git_dir());
+                throw;
+            }
             return;
         }
         if (journal.cluster.no_cluster)
