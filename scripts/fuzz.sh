@@ -97,6 +97,7 @@ executions() { grep -o 'stat::number_of_executed_units: *[0-9]*' "$1" | grep -o 
 run_one() {
     local h=$1 corpus=$BUILD/corpus/$1 findings=$BUILD/findings/$1 logs=$BUILD/logs/$1
     mkdir -p "$corpus" "$findings" "$logs"
+    rm -f "$logs"/run-*.log
     build_seeds "$h"
     local dirs=("$corpus" "$BUILD/seeds/$h")
     for d in "$ROOT/tests/fuzz/seeds/$h" "$ROOT/tests/fuzz/regressions/$h"; do [ -d "$d" ] && dirs+=("$d"); done
@@ -118,5 +119,7 @@ run_one() {
         "$(last_field cov "$log")" "$(last_field ft "$log")" "$found" >>"$BUILD/fuzz-summary.tsv"
 }
 
-configure_and_build
+# FUZZ_NO_BUILD=1 runs the fuzzers already built (a shared tree where others' edits would
+# otherwise rebuild the libraries before every harness).
+[ "${FUZZ_NO_BUILD:-}" = 1 ] || configure_and_build
 for h in "${HARNESSES[@]}"; do run_one "$h"; done

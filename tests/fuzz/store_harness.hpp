@@ -110,7 +110,7 @@ inline void check_encrypted(const gitsops::sops::Store& store, gitsops::sops::Fo
     }
     const auto again = store.load_encrypted(out);
     FUZZ_CHECK(same_documents(again.first, loaded.first));
-    FUZZ_CHECK(same_tree(again.second, loaded.second));
+    FUZZ_CHECK(same_tree(without_comments(again.second), without_comments(loaded.second)));
 }
 
 inline int run_store(gitsops::sops::Format format, const std::uint8_t* data, std::size_t size) {
