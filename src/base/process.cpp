@@ -45,6 +45,13 @@ private:
 
 }  // namespace
 
+Pipe::Pipe() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    read = Fd(p[0]);
+    write = Fd(p[1]);
+}
+
 std::vector<std::string> environment(std::initializer_list<std::string_view> drop, const std::vector<std::string>& set) {
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) {

@@ -10,7 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "base/fd.hpp"
+
 namespace gitsops::process {
+
+// A pipe whose ends are closed on exec (a child gets only what Stdio hands it).
+struct Pipe {
+    Fd read, write;
+    Pipe();
+};
 
 // Our environment without the variables named in `drop`, with `set` ("NAME=value") replacing
 // or adding variables. Children that have no use for a key get SOPS_AGE_KEY dropped.

@@ -27,15 +27,7 @@ std::string oid_hex(const git_oid& id) {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-struct Pipe {
-    Fd read, write;
-    Pipe() {
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) throw Error("cannot create a pipe: " + errno_text(errno));
-        read = Fd(p[0]);
-        write = Fd(p[1]);
-    }
-};
+using process::Pipe;
 
 // Writes all of `bytes`; false when the reader has gone (EPIPE) or writing failed.
 bool write_all(int fd, std::string_view bytes) {

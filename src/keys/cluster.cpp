@@ -24,15 +24,7 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-struct Pipe {
-    Fd read, write;
-    Pipe() {
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
-        read = Fd(p[0]);
-        write = Fd(p[1]);
-    }
-};
+using process::Pipe;
 
 struct Output {
     int status = 0;

@@ -270,9 +270,9 @@ std::vector<std::string> split_command(std::string_view line) {
 
 SecureBytes run_command(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
     if (argv.empty()) throw Error("empty command");
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
-    Fd read_end(out[0]), write_end(out[1]);
+    process::Pipe out;
+    Fd& read_end = out.read;
+    Fd& write_end = out.write;
     process::Stdio stdio;
     stdio.in_from_dev_null = true;
     stdio.out = write_end.get();
