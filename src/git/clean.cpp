@@ -35,9 +35,7 @@ crypto::Sha256 key_entries_id(const sops::Metadata& metadata) {
     return crypto::sha256(bytes_of(all));
 }
 
-bool is_metadata_not_found(const Error& e) {
-    return std::string_view(e.what()).find("sops metadata not found") != std::string_view::npos;
-}
+using sops::is_metadata_not_found;
 
 // ---- paths no rule covers ----------------------------------------------------------------------
 

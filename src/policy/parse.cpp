@@ -6,9 +6,7 @@ namespace gitsops::policy::detail {
 
 namespace {
 
-bool is_metadata_not_found(const Error& e) {
-    return std::string_view(e.what()).find("sops metadata not found") != std::string_view::npos;
-}
+using sops::is_metadata_not_found;
 
 // A sops entry the store refused (not a mapping, duplicated): take it out of the documents
 // raw, so the metadata check reports it as invalid instead of the file passing as plaintext.

@@ -255,10 +255,6 @@ bool version_older_than_ours(std::string_view v) {
     return theirs.empty() || theirs < mine;
 }
 
-bool is_metadata_not_found(const Error& e) {
-    return std::string_view(e.what()).find("sops metadata not found") != std::string_view::npos;
-}
-
 // The selector of the last call on this thread, compiled once: a git filter encrypts thousands
 // of files under one creation rule, and compiling its regex for each was 3% of a `git add`.
 // Shared ownership keeps a caller's copy alive if a nested call replaces the entry.
@@ -277,6 +273,10 @@ std::shared_ptr<const CompiledSelector> compiled_selector(const Selector& select
 }
 
 }  // namespace
+
+bool is_metadata_not_found(const Error& e) {
+    return std::string_view(e.what()).find("sops metadata not found") != std::string_view::npos;
+}
 
 void decrypt_documents(Documents& documents, const Metadata& metadata, const DataKey& key,
                        const DecryptOptions& options) {

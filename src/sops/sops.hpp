@@ -190,6 +190,8 @@ struct EncryptedFile {
 // Store + metadata parsing. A file without metadata throws the store's
 // Error("sops metadata not found").
 EncryptedFile load_encrypted(std::string_view bytes, Format format, const StoreConfig& config = {});
+// True for the error load_encrypted throws when a file has no sops metadata (it is plaintext).
+bool is_metadata_not_found(const Error& e);
 // `filestatus`: true when the file carries metadata whose `version` and `mac` are non-empty;
 // false when there is no metadata; other load errors propagate.
 bool is_encrypted(std::string_view bytes, Format format, const StoreConfig& config = {});
