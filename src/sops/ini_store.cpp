@@ -286,40 +286,68 @@ void write_comment_lines(std::string& out, std::string_view comment, bool trim_p
     }
 }
 
-std::string quoted_key_name(std::string_view name) {
+// go-ini's quoting of a key name (a name with '"', '=' or ':' in backticks, one with a backtick
+// in triple quotes) and of a value.
+std::string go_ini_key_name(std::string_view name) {
     if (name.find('"') != std::string_view::npos || name.find_first_of("=:") != std::string_view::npos)
         return "`" + std::string(name) + "`";
     if (name.find('`') != std::string_view::npos) return "\"\"\"" + std::string(name) + "\"\"\"";
     return std::string(name);
 }
 
-std::size_t aligned_length(std::string_view name) {
-    if (name.find('"') != std::string_view::npos || name.find_first_of("=:") != std::string_view::npos) return name.size() + 2;
-    if (name.find('`') != std::string_view::npos) return name.size() + 6;
-    return name.size();
+// The quote go-ini puts around a value (none, '"', '`' or '"""').
+std::string_view go_ini_value_quote(std::string_view v) {
+    if (v.find_first_of("\n`") != std::string_view::npos) return "\"\"\"";
+    if (v.find_first_of("#;") != std::string_view::npos) return "`";
+    if (trim(v).size() != v.size()) return "\"";
+    return {};
 }
 
-void write_value(std::string& out, std::string_view v) {
-    if (v.find_first_of("\n`") != std::string_view::npos) {
-        out += "\"\"\"";
-        out += v;
-        out += "\"\"\"";
-    } else if (v.find_first_of("#;") != std::string_view::npos) {
-        out += '`';
-        out += v;
-        out += '`';
-    } else if (trim(v).size() != v.size()) {
-        out += '"';
-        out += v;
-        out += '"';
-    } else {
-        out += v;
+// Whether one written key line reads back as exactly this key and value.
+bool reads_back(std::string_view line, std::string_view name, std::string_view value) {
+    try {
+        const std::vector<Section> sections = IniReader(line).read();
+        return sections.size() == 1 && sections[0].keys.size() == 1 && sections[0].keys[0].name == name &&
+               sv(sections[0].keys[0].value) == value;
+    } catch (const Error&) {
+        return false;
     }
 }
 
+// go-ini writes some names and values so that they read back as something else: a name "#1"
+// (from an auto-numbered "-" key) or "[x" as a comment or a section, a first name starting with
+// the bytes of a BOM without them, a name holding both a backtick and a '"' with another name,
+// a value "'a'" without its quotes, a value ending in '\' with the next line appended. sops
+// 3.13 writes them so too and loses them. Each key line is therefore read back as written; when
+// it differs, go-ini's other quotings are tried (the reader takes each), and a key none of them
+// carries is refused. Names are checked as the first line of a file, so the choice does not
+// depend on the place.
+std::string written_key_name(std::string_view name) {
+    const std::string forms[] = {go_ini_key_name(name), "`" + std::string(name) + "`",
+                                 "\"\"\"" + std::string(name) + "\"\"\""};
+    for (const std::string& form : forms)
+        if (reads_back(form + " = \n", name, {})) return form;
+    throw Error("INI key name that no quoting reads back as written (go-ini and sops would change it)",
+                exit_code::error_dumping_tree);
+}
+
+SString written_value(std::string_view name, std::string_view value) {
+    const std::string_view quotes[] = {go_ini_value_quote(value), "`", "\"\"\""};
+    constexpr std::string_view prefix = "k = ";
+    SString line;
+    for (const std::string_view quote : quotes) {
+        line.assign(prefix.data(), prefix.size());
+        line.append(quote).append(value).append(quote) += '\n';
+        if (reads_back(sv(line), "k", value)) return SString(sv(line).substr(prefix.size(), line.size() - prefix.size() - 1));
+    }
+    throw Error("INI value of key " + std::string(name) +
+                    " that no quoting reads back as written (go-ini and sops would change it)",
+                exit_code::error_dumping_tree);
+}
+
 struct OutKey {
-    std::string_view name;
-    std::string value;
+    std::string name;  // as written, quoted
+    SString value;     // as written, quoted
     std::string_view comment;
 };
 
@@ -344,26 +372,26 @@ std::vector<OutKey> section_keys(const Node& section, std::string_view& section_
         const std::string_view name = sv(item.key.text);
         if (name.empty()) throw Error("error creating new key: empty key name", exit_code::error_dumping_tree);
         const auto [it, inserted] = index.emplace(name, keys.size());
-        if (inserted) keys.push_back(OutKey{name, {}, {}});
+        if (inserted) keys.push_back(OutKey{written_key_name(name), {}, {}});
         last = &keys[it->second];
-        last->value = value_to_text(item.value);
+        std::string text = value_to_text(item.value);
+        last->value = written_value(name, text);
+        wipe(text);
     }
     return keys;
 }
 
-void write_section(std::string& out, std::string_view name, const std::vector<OutKey>& keys) {
+void write_section(std::string& out, const std::vector<OutKey>& keys) {
     std::size_t align = 0;
-    for (const auto& k : keys) align = std::max(align, aligned_length(k.name));
+    for (const auto& k : keys) align = std::max(align, k.name.size());
     for (const auto& k : keys) {
         if (!k.comment.empty()) write_comment_lines(out, k.comment, true);
-        const std::string kname = quoted_key_name(k.name);
-        out += kname;
-        out.append(align - kname.size(), ' ');
+        out += k.name;
+        out.append(align - k.name.size(), ' ');
         out += " = ";
-        write_value(out, k.value);
+        out += sv(k.value);
         out += '\n';
     }
-    (void)name;
 }
 
 // One INI file from the sections of every document, as sops' encodeTree does; the metadata
@@ -397,8 +425,7 @@ std::string write_ini(const Documents& docs, const Node* metadata) {
             out += sections[i].name;
             out += "]\n";
         }
-        write_section(out, sections[i].name, keys);
-        for (auto& k : keys) wipe(k.value);
+        write_section(out, keys);
         if (i + 1 < sections.size()) out += '\n';
     }
     return out;

@@ -757,6 +757,47 @@ TEST_CASE("INI writing follows go-ini's layout and quoting") {
           "x = 1\n");
 }
 
+TEST_CASE("INI keys go-ini would write so that they read back otherwise get another quoting") {
+    auto store = make_store(Format::ini);
+    // Read by go-ini's rules: an auto-numbered key, quoted names and values that go-ini (and sops
+    // 3.13) write plain or with a quote they hold, and which would then read back changed.
+    const std::string text =
+        "\xFE\xFF\xFF\xFE = bom\n"
+        "[s]\n"
+        "- = one\n"
+        "`[x` = 1\n"
+        "\"\"\"a\"b`c\"\"\" = 2\n"
+        "q = \"\"\"\"a\"\"\"\"\n"
+        "b = `x\\`\n"
+        "t = `\"\"\"t`\n";
+    const Documents docs = store->load_plain(text);
+    const Node& d = *docs[0].find("DEFAULT");
+    CHECK(*d.find("\xFF\xFE") == Node::string("bom"));  // the BOM itself is dropped, as by go-ini
+    const Node& s = *docs[0].find("s");
+    CHECK(*s.find("#1") == Node::string("one"));
+    CHECK(*s.find("[x") == Node::string("1"));
+    CHECK(*s.find("a\"b`c") == Node::string("2"));
+    CHECK(*s.find("q") == Node::string("\"a\""));
+    CHECK(*s.find("b") == Node::string("x\\"));
+    CHECK(*s.find("t") == Node::string("\"\"\"t"));
+    const std::string out = store->emit_plain(docs);
+    CHECK(out ==
+          "`\xFF\xFE` = bom\n"
+          "\n"
+          "[s]\n"
+          "`#1`        = one\n"
+          "`[x`        = 1\n"
+          "\"\"\"a\"b`c\"\"\" = 2\n"
+          "q           = `\"a\"`\n"
+          "b           = `x\\`\n"
+          "t           = `\"\"\"t`\n");
+    CHECK(store->load_plain(out) == docs);
+    // A name no quoting carries: "-" always reads back as the next auto-numbered key.
+    Node doc = Node::mapping();
+    doc.add("s", one("-", Node::string("x")));
+    CHECK_THAT(error_of([&] { (void)store->emit_plain({doc}); }), Catch::Contains("INI key name"));
+}
+
 TEST_CASE("INI metadata is read from escaped and from triple-quoted forms") {
     auto store = make_store(Format::ini);
     const std::string escaped =
