@@ -60,7 +60,7 @@ inline bool same_documents(const gitsops::sops::Documents& a, const gitsops::sop
     return std::equal(x.begin(), x.end(), y.begin(), y.end(), same_tree);
 }
 
-inline void check_plain(const gitsops::sops::Store& store, std::string_view text) {
+inline void check_plain(const gitsops::sops::Store& store, gitsops::sops::Format format, std::string_view text) {
     using namespace gitsops;
     sops::Documents docs;
     try {
@@ -77,9 +77,14 @@ inline void check_plain(const gitsops::sops::Store& store, std::string_view text
     const sops::Documents again = store.load_plain(out);
     FUZZ_CHECK(same_documents(again, docs));
     // Written once more, the text stays as it is. (Not from the first write: "-0.0" is written
-    // as "-0", which reads back as the int 0, as in sops.)
-    const std::string out2 = store.emit_plain(again);
-    FUZZ_CHECK(store.emit_plain(store.load_plain(out2)) == out2);
+    // as "-0", which reads back as the int 0, as in sops.) INI comments are left out: sops strips
+    // a comment's leading run of '#' or ';' and spaces when reading and go-ini writes a comment
+    // that then starts with '#' or ';' as a marker, so "; # a" is written "# a", then "; a", one
+    // marker less at each write, and "#;#;#;" takes as many writes as it has markers.
+    const sops::Documents kept = format == gitsops::sops::Format::ini ? without_comments(again) : again;
+    const std::string out2 = store.emit_plain(kept);
+    const sops::Documents reread = store.load_plain(out2);
+    FUZZ_CHECK(store.emit_plain(format == gitsops::sops::Format::ini ? without_comments(reread) : reread) == out2);
     for (const sops::Node& doc : docs) {
         for (const sops::MapItem& item : doc.items) {
             try {
@@ -116,7 +121,7 @@ inline void check_encrypted(const gitsops::sops::Store& store, gitsops::sops::Fo
 inline int run_store(gitsops::sops::Format format, const std::uint8_t* data, std::size_t size) {
     static const std::unique_ptr<gitsops::sops::Store> store = gitsops::sops::make_store(format);
     const std::string_view text = text_of(data, size);
-    check_plain(*store, text);
+    check_plain(*store, format, text);
     check_encrypted(*store, format, text);
     return 0;
 }
