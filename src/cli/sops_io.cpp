@@ -67,11 +67,25 @@ FileSetup resolve(const FileOptions& o, bool stdin_needs_name) {
     return s;
 }
 
+namespace {
+
+// The file a symbolic link points to, else the path itself. sops writes through a link
+// (os.Create); the rename of an atomic write would instead replace the link and leave its
+// target as it was: after `encrypt -i link.yaml` the plaintext would still sit in the target.
+fs::path through_symlink(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_symlink(path, ec)) return path;
+    fs::path target = fs::canonical(path, ec);
+    return ec ? path : target;
+}
+
+}  // namespace
+
 void write_result(std::string_view bytes, const InputFile& input, bool in_place, const std::string& output) {
     if (in_place) {
-        io::atomic_write(input.absolute, bytes);
+        io::atomic_write(through_symlink(input.absolute), bytes);
     } else if (!output.empty()) {
-        io::atomic_write(output, bytes);
+        io::atomic_write(through_symlink(output), bytes);
     } else {
         io::write_all(STDOUT_FILENO, bytes);
     }
