@@ -303,7 +303,8 @@ private:
     struct Closed {
         Node* node;
         int indent;
-        bool candidate;  // a block collection that own-line comments can still join
+        bool candidate;  // block, not an indentless sequence: go-yaml ends it with a token
+        bool flow;
         Node* parent;       // the collection it is a child of (null for the root)
         std::size_t index;  // its position among the parent's children
     };
@@ -435,26 +436,127 @@ private:
             first = 1;
         }
         owner_ = {};
+        const std::vector<std::size_t> targets = comment_targets(first, document_end);
         // Comments joining closed collections go in first, innermost collection first: appending
         // to a collection must not move the ones nested in it while they are still referenced.
         std::vector<std::vector<const RawComment*>> per_closed(closed_.size());
         for (std::size_t i = first; i < comments_.size(); ++i) {
-            const RawComment& c = comments_[i];
-            std::size_t target = closed_.size();
-            if (!(document_end && c.blank_before)) {
-                for (std::size_t k = 0; k < closed_.size(); ++k) {
-                    if (closed_[k].candidate && closed_[k].indent <= c.column) {
-                        target = k;
-                        break;
-                    }
-                }
-            }
-            if (target < closed_.size()) per_closed[target].push_back(&c);
-            else next_.push_back(c);
+            if (targets[i - first] < closed_.size()) per_closed[targets[i - first]].push_back(&comments_[i]);
+            else next_.push_back(comments_[i]);
         }
         for (std::size_t k = 0; k < closed_.size(); ++k)
             for (const RawComment* c : per_closed[k]) push_comment(*closed_[k].node, *c, false);
         closed_.clear();
+    }
+
+    // ---- where own-line comments go, as go-yaml v3 decides (scannerc.go, parserc.go) -----------
+    //
+    // go-yaml splits the own-line comments between two tokens into runs: a run ends before a
+    // comment (or the next token) that is less indented than the innermost block collection and
+    // not at the run's column, or at the first blank line (the end of the document counts) when
+    // no blank line came before the first comment and the run is the first one or dedented. A
+    // run ended so is a "foot"; the first one, unless it is dedented at a blank line, is the
+    // foot of the node before the comments (sops: right after it, in its collection, however
+    // far the comment is dedented). The other runs follow the ends of the collections that
+    // close there: a block collection ends at the first run at its indentation (or where the
+    // collection inside it ended); a foot run joins the first end at or after it, a mapping's
+    // end keeps it (sops: last in that mapping), a block sequence's end passes it on to the
+    // next end or token. The last run, if not a foot, waits for the next token (or the end of
+    // the document) and so do all runs after a run that waits.
+
+    struct Run {
+        std::size_t begin, end;  // indexes into comments_
+        bool foot;
+        bool after_prior;  // the foot of the node before the comments
+    };
+
+    int innermost_block_indent() const {
+        for (const auto& c : closed_)
+            if (c.candidate) return c.indent;
+        for (auto it = frames_.rbegin(); it != frames_.rend(); ++it)
+            if (!it->flow && !it->indentless) return it->indent;
+        return 0;
+    }
+
+    // The position of the first token after the comments (npos: none before the end of the text).
+    std::size_t token_after(const RawComment& last) const {
+        std::size_t i = src_.end_of_line(last.pos);
+        while (i < src_.size() && (is_blank(src_.at(i)) || src_.at(i) == '\r' || src_.at(i) == '\n')) ++i;
+        return i < src_.size() ? i : std::string_view::npos;
+    }
+
+    std::vector<Run> comment_runs(std::size_t first, bool document_end) const {
+        std::vector<Run> runs;
+        if (first >= comments_.size()) return runs;
+        const int indent = std::max(0, innermost_block_indent());
+        bool first_empty = !comments_[first].blank_before;
+        std::size_t begin = first;
+        // Ends the current run at `end` when go-yaml would; `blank`: a blank line (or the end of
+        // the document) comes first, `column`: the column of the next comment or token.
+        auto split = [&](std::size_t end, bool blank, std::optional<int> column) {
+            const int run_column = comments_[begin].column;
+            const bool first_run = begin == first;
+            if (blank && first_empty) {
+                first_empty = false;
+                if (first_run || run_column < indent) {
+                    runs.push_back({begin, end, true, first_run && run_column >= indent});
+                    begin = end;
+                    return;
+                }
+            }
+            if (column && *column < indent && *column != run_column) {
+                runs.push_back({begin, end, true, first_run});
+                begin = end;
+            }
+        };
+        for (std::size_t i = first + 1; i < comments_.size(); ++i)
+            split(i, comments_[i].line - comments_[i - 1].line > 1, comments_[i].column);
+        const RawComment& last = comments_.back();
+        const std::size_t next = token_after(last);
+        if (next == std::string_view::npos) split(comments_.size(), document_end, std::nullopt);
+        else split(comments_.size(), src_.line_of(next) - last.line > 1, src_.column_of(next));
+        if (begin < comments_.size()) runs.push_back({begin, comments_.size(), false, false});
+        return runs;
+    }
+
+    // For each comment from `first` on: the index in closed_ of the collection it joins, or
+    // closed_.size() when it goes before the next item (or last in the document).
+    std::vector<std::size_t> comment_targets(std::size_t first, bool document_end) const {
+        const std::size_t none = closed_.size();
+        if (first >= comments_.size()) return {};
+        std::vector<std::size_t> targets(comments_.size() - first, none);
+        const std::vector<Run> runs = comment_runs(first, document_end);
+        // Where each block collection's end token stands: the first run at its indentation, else
+        // where the one inside it ended (-1: before every comment).
+        std::vector<std::ptrdiff_t> end_at(closed_.size(), -1);
+        std::ptrdiff_t at = -1;
+        for (std::size_t k = 0; k < closed_.size(); ++k) {
+            if (!closed_[k].candidate) continue;
+            for (std::size_t r = 0; r < runs.size(); ++r) {
+                if (comments_[runs[r].begin].column == closed_[k].indent) {
+                    at = static_cast<std::ptrdiff_t>(r);
+                    break;
+                }
+            }
+            end_at[k] = at;
+        }
+        std::size_t token = 0;  // the next end token a run can join
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+            std::size_t target = none;
+            if (runs[r].after_prior) {
+                for (std::size_t k = 0; k < closed_.size() && target == none; ++k)
+                    if (!closed_[k].flow) target = k;
+            } else if (runs[r].foot) {
+                while (token < closed_.size() && (!closed_[token].candidate || end_at[token] < static_cast<std::ptrdiff_t>(r)))
+                    ++token;
+                for (std::size_t k = token; k < closed_.size() && target == none; ++k)
+                    if (closed_[k].candidate && closed_[k].node->type == Node::Type::mapping) target = k;
+            } else {
+                token = closed_.size();  // waits for the next token, and so do the runs after it
+            }
+            for (std::size_t i = runs[r].begin; i < runs[r].end; ++i) targets[i - first] = target;
+        }
+        return targets;
     }
 
     void place_trailing(const RawComment& c) {
@@ -600,7 +702,7 @@ private:
         if (f.anchor != 0) anchors_[f.anchor] = Anchored{*f.node, count_nodes(*f.node)};
         // A collection is its parent's last child when it ends (attach() appended it).
         Node* parent = frames_.empty() ? nullptr : frames_.back().node;
-        closed_.push_back(Closed{f.node, f.indent, !f.flow && !f.indentless, parent, parent ? last_index(*parent) : 0});
+        closed_.push_back(Closed{f.node, f.indent, !f.flow && !f.indentless, f.flow, parent, parent ? last_index(*parent) : 0});
         if (!f.flow) return;
         // `key: [a, b] # c` gives the collection a line comment, which sops puts first inside
         // it; `- [a, b] # c` makes it the element's line comment, an inline item before it.

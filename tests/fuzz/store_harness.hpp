@@ -4,8 +4,9 @@
 // loads again to the same documents (but for one loss sops has too: a float with an integral
 // value is written as Go's FormatFloat 'f' -1 writes it, "1.0" as "1", which reads back as an
 // int), and what the writer wrote once more reads and writes to the same text (a fixed point).
-// Trees are compared without their comments: the YAML store moves comments that trail a block
-// sequence to the mapping around it (see README.md, findings).
+// Trees are compared without their comments: as in sops, a comment does not always read back
+// where it was written (a comment after a collection in a block sequence is written at column 0
+// after the document, so the next read puts it at the top level).
 // An encrypted file's documents and metadata survive emit_encrypted ->
 // load_encrypted, and the engine's metadata validation (sops::load_encrypted) throws only Errors.
 #pragma once

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -374,6 +375,110 @@ TEST_CASE("comments in sequences of mappings stay in the sequence") {
     CHECK(yaml_round_trip("s:\n  # first\n  - a: 1\n    # in item\n    b: 2\n  # second\n  - c: 3\n") ==
           "s:\n    # first\n    - a: 1\n      # in item\n      b: 2\n    # second\n    - c: 3\n");
 }
+
+TEST_CASE("comments after a collection is closed go where go-yaml's runs of foot and head comments put them") {
+    // Inputs and what sops 3.13.2 (go.yaml.in/yaml/v3 v3.0.4) writes after reading them: the
+    // first run of comments before a dedent is the foot of the node before it, however far it is
+    // dedented; later runs follow the ends of the collections that close there (a block
+    // sequence's end passes them on to the collection around it).
+    const std::vector<std::pair<std::string, std::string>> rows = {
+        {
+          "r:\n"
+          "  - p: 1\n"
+          "  # indented one\n"
+          "# top level\n",
+          "r:\n"
+          "    - p: 1\n"
+          "      # indented one\n"
+          "# top level\n"},
+        {
+          "r:\n"
+          "  - p: 1\n"
+          "  # c\n",
+          "r:\n"
+          "    - p: 1\n"
+          "# c\n"},
+        {
+          "r:\n"
+          "  - p: 1\n"
+          "  # c\n"
+          "s: 2\n",
+          "r:\n"
+          "    - p: 1\n"
+          "      # c\n"
+          "s: 2\n"},
+        {
+          "x:\n"
+          "  r:\n"
+          "    - p: 1\n"
+          "    # c\n"
+          "  # d\n"
+          "# top\n",
+          "x:\n"
+          "    r:\n"
+          "        - p: 1\n"
+          "          # c\n"
+          "    # d\n"
+          "# top\n"},
+        {
+          "r:\n"
+          "  - p: 1\n"
+          "# c\n"
+          "  # d\n"
+          "# top\n",
+          "r:\n"
+          "    - p: 1\n"
+          "      # c\n"
+          "# d\n"
+          "# top\n"},
+        {
+          "a:\n"
+          "  b: 1\n"
+          "# c\n"
+          "  # d\n"
+          "z: 1\n",
+          "a:\n"
+          "    b: 1\n"
+          "# c\n"
+          "# d\n"
+          "z: 1\n"},
+        {
+          "a:\n"
+          "  b:\n"
+          "    x: 1\n"
+          "  # c\n"
+          "    # d\n",
+          "a:\n"
+          "    b:\n"
+          "        x: 1\n"
+          "    # c\n"
+          "    # d\n"},
+        {
+          "r:\n"
+          "  - a\n"
+          "# c\n"
+          "  # d\n",
+          "r:\n"
+          "    - a\n"
+          "# c\n"
+          "# d\n"},
+        {
+          "r:\n"
+          "  - p: [1]\n"
+          "  # c\n"
+          "# top\n",
+          "r:\n"
+          "    - p:\n"
+          "        - 1\n"
+          "      # c\n"
+          "# top\n"},
+    };
+    for (const auto& [in, out] : rows) {
+        INFO(in);
+        CHECK(yaml_round_trip(in) == out);
+    }
+}
+
 
 TEST_CASE("empty values after nested collections keep pending comments in place") {
     const Documents docs = yaml::load_documents("s:\n  - a: 1 # c\n  -\n  - b: [1] # d\n  -\nx: # e\n");
