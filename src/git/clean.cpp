@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -167,18 +168,16 @@ bool usable_blob(FilterContext& context, const Blob& blob, sops::Format format, 
 
 // ---- plaintext on covered paths --------------------------------------------------------------
 
-std::string encrypt_new(sops::Documents documents, const sops::CreationRule& rule, sops::Format format,
-                        const sops::StoreConfig& stores) {
+std::string encrypt_new(FilterContext& context, sops::Documents documents, const sops::CreationRule& rule,
+                        sops::Format format, const sops::StoreConfig& stores) {
     // The binary store's one value is always encrypted: sops >= 3.11 records no selector.
     sops::Selector selector = format == sops::Format::binary
                                   ? sops::Selector{}
                                   : sops::selector_from(rule.selectors, exit_code::conflicting_options);
-    const sops::DataKey key = sops::generate_data_key();
-    int threshold = rule.shamir_threshold;
-    auto groups = sops::wrap_data_key(key, rule.age_groups, threshold);
-    sops::Metadata metadata =
-        sops::new_metadata(format, std::move(selector), rule.mac_only_encrypted, std::move(groups), threshold);
-    sops::encrypt_documents(documents, metadata, key);
+    FilterContext::WrappedKey wrapped = context.new_wrapped_key(rule);
+    sops::Metadata metadata = sops::new_metadata(format, std::move(selector), rule.mac_only_encrypted,
+                                                 std::move(wrapped.groups), wrapped.threshold);
+    sops::encrypt_documents(documents, metadata, wrapped.key);
     return sops::emit_encrypted(documents, metadata, format, stores);
 }
 
@@ -201,7 +200,7 @@ public:
         if (auto hit = from_cache()) return *hit;
         sops::Documents documents = sops::load_plain_for_encryption(view_of(in_.bytes), in_.format, stores_);
         if (auto next = from_previous(documents)) return *next;
-        return remembered(encrypt_new(std::move(documents), in_.rule, in_.format, stores_));
+        return remembered(encrypt_new(c_, std::move(documents), in_.rule, in_.format, stores_));
     }
 
 private:
@@ -405,6 +404,24 @@ CleanCache* FilterContext::cache() {
         }
     }
     return cache_.get();
+}
+
+FilterContext::WrappedKey FilterContext::new_wrapped_key(const sops::CreationRule& rule) {
+    KeyRecipients wanted{rule.age_groups, rule.shamir_threshold};
+    std::optional<WrappedKey> spare = std::exchange(spare_key_, std::nullopt);
+    const bool fits = spare && last_recipients_ == wanted;
+    last_recipients_ = std::move(wanted);
+    if (fits) return std::move(*spare);
+    WrappedKey out{sops::generate_data_key(), {}, rule.shamir_threshold};
+    out.groups = sops::wrap_data_key(out.key, rule.age_groups, out.threshold);
+    return out;
+}
+
+void FilterContext::prepare_next_key() {
+    if (spare_key_ || !last_recipients_) return;
+    WrappedKey next{sops::generate_data_key(), {}, last_recipients_->threshold};
+    next.groups = sops::wrap_data_key(next.key, last_recipients_->groups, next.threshold);
+    spare_key_ = std::move(next);
 }
 
 bool FilterContext::decrypted_worktree() {

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/secure.hpp"
 #include "crypto/crypto.hpp"
@@ -81,6 +82,20 @@ public:
     // Writes the clean cache now (the destructor does too).
     void flush() noexcept;
 
+    // A fresh data key wrapped for a rule's recipients (one X25519 agreement per age recipient,
+    // most of the cost of encrypting a small file). The spare made by prepare_next_key() is
+    // handed out when it was made for the same recipients and threshold; used once, never kept.
+    struct WrappedKey {
+        sops::DataKey key;
+        std::vector<sops::KeyGroup> groups;
+        int threshold = 0;
+    };
+    WrappedKey new_wrapped_key(const sops::CreationRule& rule);
+    // Makes the spare for the recipients of the last new key, if it was taken. The process
+    // filter calls it once a response is sent: git then hashes, writes the object and reads the
+    // next file, so this work overlaps with git's instead of adding to each file's wait.
+    void prepare_next_key();
+
 private:
     struct FileStamp {
         std::uint64_t inode = 0;
@@ -107,6 +122,13 @@ private:
     std::unique_ptr<CleanCache> cache_;
     std::optional<bool> decrypted_worktree_;
     std::set<std::string, std::less<>> warned_;
+    struct KeyRecipients {
+        std::vector<std::vector<std::string>> groups;
+        int threshold = 0;
+        bool operator==(const KeyRecipients&) const = default;
+    };
+    std::optional<KeyRecipients> last_recipients_;  // of the last new key; what the spare is for
+    std::optional<WrappedKey> spare_key_;
 };
 
 // The id git gives `bytes` as a blob (SHA-1 of "blob <size>\0" and the bytes).

@@ -166,6 +166,10 @@ int run_filter_process(FilterHandler& handler, int in_fd, int out_fd, int err_fd
                 respond_success(out, *result);
             else
                 respond_error(out);
+            try {
+                handler.idle();
+            } catch (const std::exception&) {  // a head start only: the next file does the work
+            }
         }
         return exit_code::ok;
     } catch (const Error& e) {

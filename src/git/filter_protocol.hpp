@@ -36,6 +36,10 @@ public:
     // `git diff`'s textconv: show a blob as text. The path is a temporary file (often under
     // $TMPDIR/git-blob-XXXXXX/) that matches no .sops.yaml rule; by default the same as smudge.
     virtual SecureBytes textconv(const FilterRequest& request) { return smudge(request); }
+    // Called in process mode after each response is sent, before waiting for the next request:
+    // git is busy with the answer (hashing, writing the object, reading the next file), so work
+    // done here runs beside git's instead of in the next file's round trip. Errors are ignored.
+    virtual void idle() {}
 };
 
 // Calls the handler method `request.command` names; throws Error for any other command.

@@ -88,6 +88,10 @@ SecureBytes SopsFilter::textconv(const FilterRequest& request) {
     return git::textconv(context_, request.pathname, request.content);
 }
 
+// The next new file of this command most likely goes to the same recipients (a folder of
+// Secrets under one rule): its wrapped data key is made while git stores this one.
+void SopsFilter::idle() { context_.prepare_next_key(); }
+
 // ---- unlock / lock ----------------------------------------------------------------------------
 
 namespace {

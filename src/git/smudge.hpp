@@ -31,6 +31,7 @@ public:
     SecureBytes clean(const FilterRequest& request) override;
     SecureBytes smudge(const FilterRequest& request) override;
     SecureBytes textconv(const FilterRequest& request) override;
+    void idle() override;
 
 private:
     FilterContext context_;

@@ -32,6 +32,7 @@ class TestHandler final : public FilterHandler {
 public:
     SecureBytes clean(const FilterRequest& r) override { return map(r, [](char c) { return std::toupper(c); }); }
     SecureBytes smudge(const FilterRequest& r) override {
+        if (r.pathname == "idle-count") return secure_copy(std::to_string(idle_calls_));
         SecureBytes out = map(r, [](char c) { return std::tolower(c); });
         for (const auto& [k, v] : r.meta) {
             const std::string hint = "|" + k + "=" + v;
@@ -39,8 +40,12 @@ public:
         }
         return out;
     }
+    void idle() override {
+        if (++idle_calls_ == 2) throw Error("idle work failed");  // must not disturb the protocol
+    }
 
 private:
+    int idle_calls_ = 0;
     template <class F>
     static SecureBytes map(const FilterRequest& r, F f) {
         if (r.pathname.starts_with("error")) throw Error("cannot filter this one");
@@ -191,6 +196,19 @@ TEST_CASE("filter process: handshake, several requests, clean end of input") {
     want = cat(want, success("X"));
     CHECK(parse(o.out) == want);
     CHECK(o.out.find("000fKEY: VALUE\n0000") != std::string::npos);
+}
+
+TEST_CASE("filter process: idle() runs once after each response, its errors are ignored") {
+    const auto o = run_server(handshake() + request("clean", "a.yaml", "a") + request("clean", "error.yaml", "b") +
+                              request("smudge", "idle-count", "") + request("smudge", "idle-count", ""));
+    CHECK(o.exit_code == 0);
+    CHECK(o.err == "git-sops: error.yaml: cannot filter this one\n");
+    auto want = cat(server_hello, {"capability=clean", "capability=smudge", "0000"});
+    want = cat(want, success("A"));
+    want = cat(want, {"status=error", "0000"});
+    want = cat(want, success("2"));  // after a.yaml and error.yaml (whose idle() threw)
+    want = cat(want, success("3"));
+    CHECK(parse(o.out) == want);
 }
 
 TEST_CASE("filter process: metadata keys are hints; unknown keys are ignored") {
