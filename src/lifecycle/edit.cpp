@@ -90,12 +90,27 @@ void edit(const EditOptions& options) {
     const bool exists = fs::exists(abs, ec);
     std::optional<Previous> previous;
     std::optional<sops::CreationRule> rule;
-    SecureBytes plaintext;
+    std::string bytes;
     if (exists) {
-        std::string bytes = io::read_file(abs);
+        bytes = io::read_file(abs);
         if (!sops::is_encrypted(bytes, format, stores))
             throw Error(file.string() + " is not encrypted (no sops metadata). In a decrypted worktree, edit it "
                                         "directly: `git add` encrypts it; otherwise encrypt it with `git sops encrypt -i`");
+    } else {
+        if (!config || !config->has_creation_rules())
+            throw Error(file.string() + " does not exist and there is no .sops.yaml with creation rules to encrypt it "
+                                        "with: run `git sops init` first", exit_code::no_file);
+        rule = config->rule_for(abs);
+    }
+
+    // Before anything is decrypted: the scratch folder's guardian is a forked child, and a child
+    // forked later would hold a copy of the plaintext pages, neither locked nor ever wiped.
+    Scratch scratch(abs.filename().string(), options.allow_disk);
+    if (!scratch.memory_backed())
+        note("warning: the plaintext sits on persistent disk in " + scratch.folder().string() + " while you edit");
+
+    SecureBytes plaintext;
+    if (exists) {
         std::string rule_id;
         if (config_path) {
             SopsYaml yaml = SopsYaml::parse(io::read_file(*config_path), *config_path);
@@ -108,16 +123,8 @@ void edit(const EditOptions& options) {
         wipe(text);
         previous.emplace(Previous{std::move(bytes), std::move(opened)});
     } else {
-        if (!config || !config->has_creation_rules())
-            throw Error(file.string() + " does not exist and there is no .sops.yaml with creation rules to encrypt it "
-                                        "with: run `git sops init` first", exit_code::no_file);
-        rule = config->rule_for(abs);
         plaintext = secure_copy(skeleton(format, file));
     }
-
-    Scratch scratch(abs.filename().string(), options.allow_disk);
-    if (!scratch.memory_backed())
-        note("warning: the plaintext sits on persistent disk in " + scratch.folder().string() + " while you edit");
     scratch.write(plaintext);
 
     std::string result;

@@ -6,6 +6,7 @@
 // worktree in its mode (ciphertext, or plaintext in a decrypted worktree). Values exist only in
 // memory and in that tmpfs file.
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "base/error.hpp"
@@ -133,8 +134,7 @@ std::vector<sops::MergeResolution> take_side(const git::MergeOutcome& merge, boo
     return out;
 }
 
-std::vector<sops::MergeResolution> ask(const std::string& file, const git::MergeOutcome& merge, bool allow_disk) {
-    Scratch scratch(fs::path(file).filename().string() + ".resolve.yaml", allow_disk);
+std::vector<sops::MergeResolution> ask(const std::string& file, const git::MergeOutcome& merge, Scratch& scratch) {
     if (!scratch.memory_backed())
         note("warning: the conflicting values sit on persistent disk in " + scratch.folder().string() +
              " while you edit");
@@ -188,13 +188,19 @@ void resolve(const ResolveOptions& options) {
     const auto base = blob(staged.base), ours = blob(staged.ours), theirs = blob(staged.theirs);
     const git::MergeSides sides{base ? base->bytes() : std::span<const std::uint8_t>{}, ours->bytes(), theirs->bytes()};
 
+    // Made before anything is decrypted: the scratch folder's guardian is a forked child, and a
+    // child forked later would hold a copy of the plaintext pages, neither locked nor ever wiped.
+    std::optional<Scratch> scratch;
+    if (options.pick == ResolveOptions::Pick::ask)
+        scratch.emplace(fs::path(options.file).filename().string() + ".resolve.yaml", options.allow_disk);
+
     git::FilterContext context(git::Repository::open(ws.top));
     git::MergeOutcome merge = git::merge_file(context, path, sides, 7);
     if (!merge.structured)
         throw Error(path + " is not a sops file on either side: resolve its conflict markers, then `git add " + path + "`");
     if (!merge.conflicts.empty()) {
         const auto resolutions = options.pick == ResolveOptions::Pick::ask
-                                     ? ask(options.file, merge, options.allow_disk)
+                                     ? ask(options.file, merge, *scratch)
                                      : take_side(merge, options.pick == ResolveOptions::Pick::ours);
         merge = git::merge_file(context, path, sides, 7, &resolutions);
     }
