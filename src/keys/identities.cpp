@@ -106,7 +106,9 @@ static void add_source(age::Identities& into, std::span<const std::uint8_t> text
     try {
         for (auto& id : age::parse_identity_file(text, location, passphrase)) into.push_back(std::move(id));
     } catch (const Error& e) {
-        errors.push_back(location + ": " + e.what());
+        // The age parser names the source at the start of most of its messages: named once.
+        const std::string what = e.what();
+        errors.push_back(what.starts_with(location + ": ") ? what : location + ": " + what);
     }
 }
 

@@ -142,6 +142,19 @@ TEST_CASE("keys: every source is combined; missing ones are only reported") {
         CHECK(report.find("SOPS_AGE_SSH_PRIVATE_KEY_FILE") != std::string::npos);
         CHECK(report.find(secret_line(kSet / "key.txt")) == std::string::npos);
     }
+    SECTION("an unusable key file is named once in the report") {
+        // A post-quantum identity (AGE-SECRET-KEY-PQ-1...), which git-sops cannot use.
+        const fs::path pq = fs::path(GITSOPS_SHARED) / "fixtures" / "sops-age-real" / "flux-kustomize-controller" /
+                            "age-pq.agekey";
+        Environment env;
+        env.age_key_file = pq.string();
+        env.home = t.path.string();
+        Discovery d(env);
+        CHECK(d.identities(a).empty());
+        const std::string report = d.report();
+        CHECK(report.find(pq.string() + ": line 3: a post-quantum") != std::string::npos);
+        CHECK(report.find(pq.string() + ": " + pq.string()) == std::string::npos);
+    }
     SECTION("nothing anywhere") {
         Environment env;
         env.home = t.path.string();
