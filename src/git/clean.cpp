@@ -83,12 +83,29 @@ std::string refusal(std::string_view path, const std::vector<policy::Finding>& f
            "in place with `git sops encrypt -i " + std::string(path) + "`.";
 }
 
-SecureBytes clean_uncovered(std::string_view path, std::span<const std::uint8_t> content, bool is_staged) {
+// Whether the bytes are the staged blob itself. Asked only where the answer changes the outcome:
+// hashing every file costs a tenth of a `git status` that re-cleans touched files.
+class StagedCheck {
+public:
+    StagedCheck(FilterContext& context, std::string_view path, std::span<const std::uint8_t> content)
+        : context_(context), path_(path), content_(content) {}
+    bool operator()() const {
+        const auto staged = context_.staged_id(path_);
+        return staged && *staged == blob_id_of(content_);
+    }
+
+private:
+    FilterContext& context_;
+    std::string_view path_;
+    std::span<const std::uint8_t> content_;
+};
+
+SecureBytes clean_uncovered(std::string_view path, std::span<const std::uint8_t> content, const StagedCheck& is_staged) {
+    if (!policy::may_have_findings(content, path, policy::Context{})) return copy_of(content);
     // Already in the object store as it is: storing it again adds nothing, and failing here would
     // make every `git status` die on a file committed before git-sops was installed. The hooks
     // and `git sops check` report such blobs.
-    if (is_staged) return copy_of(content);
-    if (!policy::may_have_findings(content, path, policy::Context{})) return copy_of(content);
+    if (is_staged()) return copy_of(content);
     const auto findings = policy::plaintext_secrets(content, path);
     if (!findings.empty()) throw Error(refusal(path, findings));
     return copy_of(content);
@@ -260,12 +277,12 @@ private:
 };
 
 SecureBytes clean_covered(FilterContext& context, std::string_view path, std::span<const std::uint8_t> content,
-                          const sops::CreationRule& rule, bool is_staged) {
+                          const sops::CreationRule& rule, const StagedCheck& is_staged) {
     const sops::Format format = sops::format_for_path(path);
     const std::string_view text = view_of(content);
     if (may_be_sops(text)) {
         // The staged sops file itself (the worktree keeps ciphertext): checked when it was staged.
-        if (is_staged) return copy_of(content);
+        if (is_staged()) return copy_of(content);
         if (load_sops(text, format, context.stores())) {
             require_complete(context, path, content);
             return copy_of(content);
@@ -494,8 +511,7 @@ bool same_recipients(const sops::Metadata& metadata, const sops::CreationRule& r
 
 SecureBytes clean(FilterContext& context, std::string_view path, std::span<const std::uint8_t> content) {
     if (content.empty()) return {};  // nothing to protect, and sops cannot encrypt an empty file
-    const auto staged = context.staged_id(path);
-    const bool is_staged = staged && *staged == blob_id_of(content);
+    const StagedCheck is_staged(context, path, content);
     const auto rule = context.rule_for(path);
     if (!rule) return clean_uncovered(path, content, is_staged);
     return clean_covered(context, path, content, *rule, is_staged);
