@@ -99,6 +99,12 @@ public:
     }
 
     std::size_t quoted_end(std::size_t open) const {
+        const std::size_t close = closing_quote(open);
+        return close == std::string_view::npos ? text_.size() : close + 1;
+    }
+
+    // The quote that closes the quoted scalar opened at `open`, npos when the text ends first.
+    std::size_t closing_quote(std::size_t open) const {
         const char q = text_[open];
         std::size_t i = open + 1;
         while (i < text_.size()) {
@@ -108,13 +114,13 @@ public:
                 if (q == '\'' && at(i + 1) == '\'') {
                     i += 2;
                 } else {
-                    return i + 1;
+                    return i;
                 }
             } else {
                 ++i;
             }
         }
-        return text_.size();
+        return std::string_view::npos;
     }
 
 private:
@@ -239,6 +245,11 @@ public:
         int end_line = mark.line;
         std::optional<RawComment> header;
         if (style == '"' || style == '\'') {
+            // yaml-cpp takes a double-quoted scalar that runs to the end of the input as closed
+            // there ('a: "x' + newline + 'b: 1' loaded as a = "x b: 1 "); go-yaml refuses it.
+            if (src_.closing_quote(start) == std::string_view::npos)
+                fail_at(src_.line_of(start), src_.column_of(start),
+                        "found unexpected end of stream while scanning a quoted scalar");
             const std::size_t end = src_.quoted_end(start);
             end_line = src_.line_of(end - 1);
             scan_pos_ = end;

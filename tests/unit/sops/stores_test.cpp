@@ -507,8 +507,13 @@ TEST_CASE("bad YAML is refused with its position") {
                   {"a: b\xff\n", "1:5: invalid UTF-8"},
                   {"a: \"\xed\xa0\x80\"\n", "1:5: invalid UTF-8"},
                   {"a: 1\nb: x\x7f\n", "2:5: control characters are not allowed"},
-                  {"a: {x: 1}\n}\n", "2:1: "}},
+                  {"a: {x: 1}\n}\n", "2:1: "},
+                  // quoted scalars that run to the end of the input (yaml-cpp took the first as closed)
+                  {"a: \"x\nb: 1\n", "1:4: found unexpected end of stream while scanning a quoted scalar"},
+                  {"a: \"x\\\"\n", "1:4: found unexpected end of stream"},
+                  {"a: 'x\nb: 1\n", "1:4: found unexpected end of stream"}},
                  [](const std::string& text) { yaml::load_documents(text); });
+    CHECK_NOTHROW(yaml::load_documents("a: \"x\\\\\"\nb: 'it''s'\nc: \"\"\n"));
     try {
         yaml::load_documents("a: [1,\n");
         FAIL("no error");
