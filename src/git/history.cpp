@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/io.hpp"
 #include "base/process.hpp"
 #include "crypto/crypto.hpp"
 
@@ -28,17 +29,6 @@ std::string oid_hex(const git_oid& id) {
 std::string errno_text(int e) { return std::strerror(e); }
 
 using process::Pipe;
-
-// Writes all of `bytes`; false when the reader has gone (EPIPE) or writing failed.
-bool write_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
 
 std::uint32_t parse_mode(std::string_view octal, std::string_view line) {
     std::uint32_t mode = 0;
@@ -70,11 +60,11 @@ void write_requests(Fd fd, const std::vector<DiffStream::Request>& requests) noe
             if (requests[k].parent) chunk.append(1, ' ').append(oid_hex(*requests[k].parent));
             chunk += '\n';
             if (chunk.size() >= 16384 || k + 1 == requests.size()) {
-                if (!write_all(fd.get(), chunk)) return;
+                io::write_all(fd.get(), chunk);  // throws when diff-tree is gone: the stream ends early
                 chunk.clear();
             }
         }
-    } catch (...) {  // out of memory: the main thread sees the stream end early
+    } catch (...) {  // diff-tree gone, or out of memory: the main thread sees the stream end early
     }
 }
 
@@ -255,9 +245,9 @@ void BlobReader::writer() noexcept {
             text.clear();
             for (const auto& id : batch) text.append(oid_hex(id)).push_back('\n');
             batch.clear();
-            if (!write_all(requests_.get(), text)) break;  // cat-file is gone: next() will say so
+            io::write_all(requests_.get(), text);  // throws when cat-file is gone: next() will say so
         }
-    } catch (...) {  // out of memory: cat-file sees the end of its input, next() an early end
+    } catch (...) {  // cat-file gone, or out of memory: cat-file sees the end of its input, next() an early end
     }
     requests_.reset();
 }
