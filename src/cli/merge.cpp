@@ -18,8 +18,7 @@ struct MergeOptions {
 
 void report(const std::string& path, const git::MergeOutcome& merge) {
     for (const auto& c : merge.conflicts) {
-        std::string where = c.kind == sops::MergeConflict::Kind::documents ? "the list of documents"
-                                                                            : sops::tree_path_text(c.path);
+        std::string where = sops::conflict_path_text(c);
         if (merge.documents > 1 && c.kind != sops::MergeConflict::Kind::documents)
             where = "document " + std::to_string(c.document + 1) + ", " + where;
         std::cerr << "git-sops merge: " << path << ": " << where << ": " << sops::conflict_kind_text(c.kind) << '\n';

@@ -47,12 +47,9 @@ sops::Node shown(const sops::Node& value, sops::MergeConflict::Kind kind) {
 
 sops::Node entry_for(const sops::MergeConflict& c, bool several_documents) {
     sops::Node entry = sops::Node::mapping();
-    if (c.kind == sops::MergeConflict::Kind::documents) {
-        entry.add("path", sops::Node::string("(the list of documents)"));
-    } else {
-        entry.add("path", sops::Node::string(sops::tree_path_text(c.path)));
-        if (several_documents) entry.add("document", sops::Node::integer(static_cast<std::int64_t>(c.document + 1)));
-    }
+    entry.add("path", sops::Node::string(sops::conflict_path_text(c)));
+    if (c.kind != sops::MergeConflict::Kind::documents && several_documents)
+        entry.add("document", sops::Node::integer(static_cast<std::int64_t>(c.document + 1)));
     entry.add("conflict", sops::Node::string(sops::conflict_kind_text(c.kind)));
     if (c.ours) entry.add(kOurs, shown(*c.ours, c.kind));
     else entry.add(kOursDeleted, sops::Node::null_value());
@@ -87,8 +84,7 @@ std::string resolution_text(std::string_view file, const git::MergeOutcome& merg
 sops::MergeResolution read_entry(const sops::Node& entry, const sops::MergeConflict& c, std::size_t n) {
     if (entry.type != sops::Node::Type::mapping) bad_entry(n, "not a mapping");
     const sops::Node* path = entry.find("path");
-    const std::string want =
-        c.kind == sops::MergeConflict::Kind::documents ? "(the list of documents)" : sops::tree_path_text(c.path);
+    const std::string want = sops::conflict_path_text(c);
     if (!path || sops::sv(path->text) != want) bad_entry(n, "its path is not " + want + " (keep the entries in order)");
     std::vector<std::string_view> kept;
     for (const auto& item : entry.items) {

@@ -256,6 +256,10 @@ std::string_view conflict_kind_text(MergeConflict::Kind kind) {
     return "conflict";
 }
 
+std::string conflict_path_text(const MergeConflict& conflict) {
+    return conflict.kind == MergeConflict::Kind::documents ? "(the list of documents)" : tree_path_text(conflict.path);
+}
+
 std::string tree_path_text(std::span<const PathStep> path) {
     if (path.empty()) return "[]";
     std::string out;

@@ -325,6 +325,8 @@ struct MergeConflict {
 std::string_view conflict_kind_text(MergeConflict::Kind kind);
 // `["data"]["password"]`, as `decrypt --extract` takes it; `[]` for the document itself.
 std::string tree_path_text(std::span<const PathStep> path);
+// Where a conflict is: its tree_path_text, or "(the list of documents)".
+std::string conflict_path_text(const MergeConflict& conflict);
 
 // How the n-th conflict of a merge was settled: a value, or nullopt to delete the key. For
 // `comments` and `documents` only ours' or theirs' value is accepted.
