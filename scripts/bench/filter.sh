@@ -6,8 +6,9 @@
 #   - `git status` after `touch` of every file: git re-cleans them all, and must show nothing
 #     modified (the "modified" column counts what it did show);
 #   - a fresh checkout: the files removed, then `git checkout -- secrets`.
-# Modes: no filter; the filter process on ConfigMaps no rule covers (what git's process protocol
-# costs by itself); git-crypt (`git-crypt init`, filter=git-crypt diff=git-crypt); git-sops with
+# Modes: no filter; a null filter process (scripts/bench/null_filter.c: the protocol in plain C,
+# every file answered with its own bytes: what any filter process costs git); the git-sops filter
+# process on ConfigMaps no rule covers (its protocol cost); git-crypt (`git-crypt init`, filter=git-crypt diff=git-crypt); git-sops with
 # the worktree keeping ciphertext (the default: smudge passes blobs through); git-sops with a
 # decrypted worktree (smudge decrypts; the key is available), whose `git status` is also timed
 # without the key (clean then relies on its cache).
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/../.."
 GIT_SOPS=$(realpath "${1:-${GIT_SOPS:-build/filter-rel/git-sops}}")
 COUNT=${COUNT:-10000}
 RUNS=${RUNS:-3}
-MODES=${MODES:-none protocol git-crypt sops sops-decrypted}
+MODES=${MODES:-none null protocol git-crypt sops sops-decrypted}
 for tool in git git-crypt "$GIT_SOPS"; do
   command -v "$tool" >/dev/null || { echo "bench/filter.sh: $tool not found" >&2; exit 2; }
 done
@@ -39,6 +40,9 @@ git config --global init.defaultBranch main
 unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD SOPS_AGE_SSH_PRIVATE_KEY_FILE SOPS_CONFIG
 
 "$GIT_SOPS" keygen -o "$work/key.txt" 2>/dev/null
+if [[ " $MODES " == *" null "* ]]; then
+  cc -O2 -o "$work/null_filter" scripts/bench/null_filter.c
+fi
 RECIPIENT=$("$GIT_SOPS" keygen -y "$work/key.txt")
 
 # The same manifests for every mode; ConfigMaps of the same size for the protocol floor.
@@ -56,6 +60,11 @@ sops_rules() {
     "$RECIPIENT" > .sops.yaml
 }
 setup_none() { :; }
+setup_null() {
+  git config filter.null.process "$work/null_filter"
+  git config filter.null.required true
+  printf 'secrets/** filter=null\n' > .gitattributes
+}
 setup_git-crypt() {
   git-crypt init >/dev/null
   printf 'secrets/** filter=git-crypt diff=git-crypt\n' > .gitattributes
@@ -137,6 +146,7 @@ cell() {  # MODE OP COLUMN: "median ms (ratio to no filter)"
 label() {
   case $1 in
     none) echo "no filter (floor)" ;;
+    null) echo "null filter process in C (any filter's protocol cost)" ;;
     protocol) echo "git-sops filter process, nothing to encrypt (protocol cost)" ;;
     git-crypt) echo "git-crypt" ;;
     sops) echo "git-sops, ciphertext worktree" ;;
