@@ -37,6 +37,10 @@ export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_
        GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 mkdir -p "$HOME"
 git config --global init.defaultBranch main
+# The commit after `git add` packs the 10,000 new objects (gc --auto): in the foreground, so that
+# no background gc runs beside the timed commands, and status reads a packed repository, as it
+# would in daily use.
+git config --global gc.autoDetach false
 unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD SOPS_AGE_SSH_PRIVATE_KEY_FILE SOPS_CONFIG
 
 "$GIT_SOPS" keygen -o "$work/key.txt" 2>/dev/null
