@@ -95,6 +95,7 @@ public:
     // filter calls it once a response is sent: git then hashes, writes the object and reads the
     // next file, so this work overlaps with git's instead of adding to each file's wait.
     void prepare_next_key();
+    bool has_spare_key() const { return spare_key_.has_value(); }
 
 private:
     struct FileStamp {

@@ -47,6 +47,7 @@ TEST_CASE("filter keys: the spare serves the next file of the same rule, once, a
     const auto rule = rule_for({{a.pair.recipient}});
     FilterContext context;  // no repository needed: keys are made from the rule alone
     context.prepare_next_key();  // nothing encrypted yet: no recipients to make a spare for
+    CHECK_FALSE(context.has_spare_key());
 
     std::vector<sops::DataKey> seen;
     for (int i = 0; i < 4; ++i) {
@@ -55,8 +56,10 @@ TEST_CASE("filter keys: the spare serves the next file of the same rule, once, a
         CHECK(same(opened_by(k, a), k.key));
         for (const auto& earlier : seen) CHECK_FALSE(same(earlier, k.key));
         seen.push_back(k.key);
+        CHECK_FALSE(context.has_spare_key());  // taken (or never made): each key serves one file
         if (i % 2 == 0) context.prepare_next_key();
         context.prepare_next_key();  // twice: still one spare, not a second one held back
+        CHECK(context.has_spare_key());
     }
 }
 
@@ -70,7 +73,9 @@ TEST_CASE("filter keys: a spare made for other recipients or another threshold i
 
     (void)context.new_wrapped_key(for_a);
     context.prepare_next_key();  // made for a
+    REQUIRE(context.has_spare_key());
     const auto kb = context.new_wrapped_key(for_b);
+    CHECK_FALSE(context.has_spare_key());  // dropped, not kept for a later file of rule a
     CHECK(recipients_of(kb) == std::vector<std::string>{b.pair.recipient});
     CHECK(same(opened_by(kb, b), kb.key));
     CHECK_THROWS(opened_by(kb, a));
