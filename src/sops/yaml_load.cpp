@@ -188,6 +188,10 @@ public:
         // same place forever; a second start at one position is that text.
         if (last_document_start_ && *last_document_start_ == mark.pos)
             fail_at(mark.line, mark.column, "unexpected content after the end of a document");
+        // Only the first document may start without "---" (go-yaml); yaml-cpp also starts a new
+        // one at content after a document ended by a dedent ("  a: 1\nb: 2") or by "...".
+        if (last_document_start_ && !document_marker_at(static_cast<std::size_t>(mark.pos)))
+            fail_at(mark.line, mark.column, "did not find expected <document start>");
         last_document_start_ = mark.pos;
         if (in_document_) finish_document(static_cast<std::size_t>(mark.pos));
         in_document_ = true;
@@ -212,6 +216,11 @@ public:
             add_leaf(Node::null_value(), mark, anchor, src_.line_of(pos));
             return;
         }
+        if (!frames_.empty()) {
+            const Frame& top = frames_.back();
+            if (top.mapping && !top.flow && !top.want_key && !top.key_colon)
+                fail_at(top.key_line, top.key_column, "could not find expected ':'");
+        }
         // An empty value has no token of its own: the comments after the previous node have not
         // been read yet and keep their owner and closed collections. Adding the item may move
         // every child of the container (several empty items in a row: not only the last one);
@@ -226,6 +235,10 @@ public:
         for (auto& c : closed_)
             if (parent && c.parent == parent) c.node = &child_at(*parent, c.index);
         if (owner_closed) owner_.container = closed_[*owner_closed].node;
+    }
+
+    bool document_marker_at(std::size_t pos) const {
+        return src_.text().substr(std::min(pos, src_.size()), 3) == "---" && (pos + 3 >= src_.size() || is_space_or_break(src_.at(pos + 3)));
     }
 
     static Node& child_at(Node& n, std::size_t index) {
@@ -259,6 +272,7 @@ public:
         } else {
             scan_pos_ = std::max(scan_pos_, pos);
         }
+        note_block_key(pos, start, style, mark);
         Node leaf;
         try {
             leaf = decode_scalar(value, short_tag(tag), plain);
@@ -308,6 +322,8 @@ private:
         YAML::anchor_t anchor = 0;
         bool want_key = true;
         Node pending_key;
+        bool key_colon = true;       // the pending block key is followed by its ':'
+        int key_line = 0, key_column = 0;
         std::unique_ptr<std::unordered_map<std::string, int>> keys;  // duplicate check, first document
     };
 
@@ -345,6 +361,37 @@ private:
         for (const auto& it : n.items) c += count_nodes(it.value) + 1;
         for (const auto& e : n.elements) c += count_nodes(e);
         return c;
+    }
+
+    // yaml-cpp takes a lone scalar that ends a block mapping ("a: 1" newline "b") as a key with
+    // an empty value; go-yaml refuses it ("could not find expected ':'"). So each scalar key of a
+    // block mapping notes whether its ':' follows it (on its line, as implicit keys must be).
+    void note_block_key(std::size_t pos, std::size_t start, char style, const YAML::Mark& mark) {
+        if (frames_.empty()) return;
+        Frame& top = frames_.back();
+        if (!top.mapping || top.flow || !top.want_key) return;
+        top.key_colon = explicit_key(pos) || colon_after_key(start, style);
+        top.key_line = mark.line;
+        top.key_column = mark.column;
+    }
+
+    // Whether a '?' indicator (only white space between) introduces the key at `pos`.
+    bool explicit_key(std::size_t pos) const {
+        while (pos > 0 && is_space_or_break(src_.at(pos - 1))) --pos;
+        return pos > 0 && src_.at(pos - 1) == '?' && (pos == 1 || is_space_or_break(src_.at(pos - 2)));
+    }
+
+    bool colon_after_key(std::size_t start, char style) const {
+        if (style == '"' || style == '\'') {
+            std::size_t i = src_.quoted_end(start);
+            while (is_blank(src_.at(i))) ++i;
+            return src_.at(i) == ':';
+        }
+        for (std::size_t i = start; i < src_.size() && src_.at(i) != '\n' && src_.at(i) != '\r'; ++i) {
+            if (src_.at(i) == '#' && i > start && is_blank(src_.at(i - 1))) return false;
+            if (src_.at(i) == ':' && (i + 1 == src_.size() || is_space_or_break(src_.at(i + 1)))) return true;
+        }
+        return false;
     }
 
     // yaml-cpp reports empty values as nulls positioned at the next token; only a spelled-out

@@ -511,9 +511,20 @@ TEST_CASE("bad YAML is refused with its position") {
                   // quoted scalars that run to the end of the input (yaml-cpp took the first as closed)
                   {"a: \"x\nb: 1\n", "1:4: found unexpected end of stream while scanning a quoted scalar"},
                   {"a: \"x\\\"\n", "1:4: found unexpected end of stream"},
-                  {"a: 'x\nb: 1\n", "1:4: found unexpected end of stream"}},
+                  {"a: 'x\nb: 1\n", "1:4: found unexpected end of stream"},
+                  // a lone scalar ending a block mapping (a truncated file): yaml-cpp made it a key
+                  {"a: 1\nb", "2:1: could not find expected ':'"},
+                  {"a:\n  x: 1\n  na\n", "3:3: could not find expected ':'"},
+                  {"a: 1\nb # c\n", "2:1: "},
+                  {"a: 1\n\"b\"\n", "2:1: "},
+                  {"- a: 1\n  b\n", "2:3: could not find expected ':'"},
+                  // a document after the first without "---" (yaml-cpp started one after a dedent)
+                  {"    a: 1\nb: 2\n", "2:1: did not find expected <document start>"},
+                  {"a: 1\n...\nb: 2\n", "3:1: did not find expected <document start>"}},
                  [](const std::string& text) { yaml::load_documents(text); });
     CHECK_NOTHROW(yaml::load_documents("a: \"x\\\\\"\nb: 'it''s'\nc: \"\"\n"));
+    // keys that need no ':' after them, or have it further on
+    CHECK_NOTHROW(yaml::load_documents("? a\n? &x b\n?\n  c\n: 1\n\"q\" : 1\nhttp://x: 1\nk:\nf: {b, c}\nt:\tv\n"));
     try {
         yaml::load_documents("a: [1,\n");
         FAIL("no error");
