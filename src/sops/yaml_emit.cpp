@@ -38,6 +38,14 @@ bool is_break(std::string_view s, std::size_t i) {
            (c == 0xE2 && at(s, i + 1) == 0x80 && (at(s, i + 2) == 0xA8 || at(s, i + 2) == 0xA9));
 }
 
+// LS and PS: go-yaml writes them raw in single-quoted and literal text, as line breaks followed
+// by indentation, and reads them back so; yaml-cpp (the reader here) takes them as ordinary
+// characters and keeps the indentation, and the YAML reader refuses them raw. Written in double
+// quotes as \L and \P (go-yaml writes NEL so already: not printable), both read them alike.
+bool is_line_separator(std::string_view s, std::size_t i) {
+    return at(s, i) == 0xE2 && at(s, i + 1) == 0x80 && (at(s, i + 2) == 0xA8 || at(s, i + 2) == 0xA9);
+}
+
 bool is_blank_or_end(std::string_view s, std::size_t i) { return i >= s.size() || is_blank(s, i) || is_break(s, i); }
 
 bool is_printable(std::string_view s, std::size_t i) {
@@ -189,7 +197,7 @@ Analysis analyze(std::string_view v) {
         const bool followed_by_ws = i + w >= v.size() || is_blank(v, i + w) || is_break(v, i + w);
         s.indicator(v[i], i == 0, followed_by_ws, preceded_by_ws);
         if (v[i] == '\t') s.tabs = true;
-        else if (!is_printable(v, i)) s.special = true;
+        else if (!is_printable(v, i) || is_line_separator(v, i)) s.special = true;
         if (is_space(v, i)) s.space(i == 0, i + w == v.size());
         else if (is_break(v, i)) s.line_break(i == 0, i + w == v.size());
         else s.other();

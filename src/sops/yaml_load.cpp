@@ -823,7 +823,8 @@ std::string_view strip_bom(std::string_view text) {
 }
 
 // go-yaml's reader accepts only well-formed UTF-8 and the printable characters of YAML 1.1
-// (tab, line breaks, NEL and the printable ranges); yaml-cpp is laxer, so check first.
+// (tab, line breaks, NEL and the printable ranges); yaml-cpp is laxer, so check first. Raw line
+// separators are refused too (below).
 void check_characters(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
         const auto b = static_cast<unsigned char>(text[i]);
@@ -835,7 +836,11 @@ void check_characters(std::string_view text) {
         const char32_t c = r.value;
         const bool allowed = r.valid && (c == 0x09 || c == 0x0A || c == 0x0D || c == 0x85 || (c >= 0xA0 && c <= 0xD7FF) ||
                                          (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF));
-        if (!allowed) {
+        // go-yaml reads NEL, LS and PS as line breaks (folding the indentation after them in
+        // quoted text, ending comments and plain scalars), yaml-cpp as ordinary characters: the
+        // same file would mean two things. The writer puts them in double quotes as \N, \L, \P.
+        const bool separator = c == 0x85 || c == 0x2028 || c == 0x2029;
+        if (!allowed || separator) {
             int line = 0;
             std::size_t line_start = 0;
             for (std::size_t k = 0; k < i; ++k)
@@ -844,7 +849,9 @@ void check_characters(std::string_view text) {
                     line_start = k + 1;
                 }
             fail_at(line, static_cast<int>(i - line_start),
-                    r.valid ? "control characters are not allowed" : "invalid UTF-8 in YAML input");
+                    !r.valid   ? "invalid UTF-8 in YAML input"
+                    : separator ? "line separators (U+0085, U+2028, U+2029) are not supported in YAML input; write them as \\N, \\L, \\P in a double-quoted string"
+                                : "control characters are not allowed");
         }
         i += r.width;
     }

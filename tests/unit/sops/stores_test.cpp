@@ -237,6 +237,15 @@ TEST_CASE("strings get go-yaml's quoting and block styles") {
     }
 }
 
+TEST_CASE("line separators are written escaped in double quotes, which both readers read alike") {
+    // go-yaml writes LS and PS raw in single quotes followed by indentation, which yaml-cpp
+    // would read with the indentation; NEL is not printable to go-yaml and escaped anyway.
+    const Node doc = one("k", Node::string("x\xE2\x80\xA9y: z"));
+    CHECK(yaml_doc(doc) == "k: \"x\\Py: z\"\n");
+    CHECK(yaml_doc(one("k", Node::string("a\xE2\x80\xA8" "b\xC2\x85" "c"))) == "k: \"a\\Lb\\Nc\"\n");
+    CHECK(yaml::load_documents(yaml_doc(doc))[0] == doc);
+}
+
 TEST_CASE("YAML keys, numbers, nulls and times are written as go-yaml writes them") {
     Node m = Node::mapping();
     m.add("y", Node::integer(-12));
@@ -520,7 +529,11 @@ TEST_CASE("bad YAML is refused with its position") {
                   {"- a: 1\n  b\n", "2:3: could not find expected ':'"},
                   // a document after the first without "---" (yaml-cpp started one after a dedent)
                   {"    a: 1\nb: 2\n", "2:1: did not find expected <document start>"},
-                  {"a: 1\n...\nb: 2\n", "3:1: did not find expected <document start>"}},
+                  {"a: 1\n...\nb: 2\n", "3:1: did not find expected <document start>"},
+                  // line separators: line breaks to go-yaml, ordinary characters to yaml-cpp
+                  {"a: \"x\xE2\x80\xA8y\"\n", "1:6: line separators (U+0085, U+2028, U+2029) are not supported"},
+                  {"a: 1 # \xC2\x85\n", "1:8: line separators"},
+                  {"=rt:  ---\xE2\x80\xA9:@ h", "1:10: line separators"}},
                  [](const std::string& text) { yaml::load_documents(text); });
     CHECK_NOTHROW(yaml::load_documents("a: \"x\\\\\"\nb: 'it''s'\nc: \"\"\n"));
     // keys that need no ':' after them, or have it further on
