@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <sodium.h>
 
@@ -76,6 +77,13 @@ void write_fd(int fd, std::span<const std::uint8_t> bytes, std::string_view what
     }
 }
 
+// The temporary file is the caller's; root replacing another user's file gives it back, as an
+// in-place write would have kept it. Without the privilege (or on a file system without owners)
+// fchown fails and the file stays the caller's, which is no error.
+void keep_owner(int fd, uid_t uid, gid_t gid) {
+    if (::fchown(fd, uid, gid) != 0) errno = 0;
+}
+
 }  // namespace
 
 void write_all(int fd, std::span<const std::uint8_t> bytes) { write_fd(fd, bytes, "output"); }
@@ -86,12 +94,14 @@ void atomic_write(const std::filesystem::path& path, std::span<const std::uint8_
     init_sodium();
     const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
     unsigned final_mode = 0;
+    std::optional<std::pair<uid_t, gid_t>> owner;  // of the file replaced, kept as its mode is
     if (mode) {
         final_mode = *mode;
     } else {
         struct stat st {};
         if (::stat(path.c_str(), &st) == 0) {
             final_mode = st.st_mode & 07777;
+            owner.emplace(st.st_uid, st.st_gid);
         } else {
             mode_t um = ::umask(0);
             ::umask(um);
@@ -118,6 +128,7 @@ void atomic_write(const std::filesystem::path& path, std::span<const std::uint8_
     Fd guard(fd);
     try {
         write_fd(fd, bytes, path.string());
+        if (owner) keep_owner(fd, owner->first, owner->second);
         if (::fchmod(fd, static_cast<mode_t>(final_mode)) != 0 || ::fsync(fd) != 0)
             throw Error(path.string(), "cannot write: " + errno_text(errno), exit_code::could_not_write_output);
         if (::close(guard.release()) != 0)
