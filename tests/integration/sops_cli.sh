@@ -224,6 +224,15 @@ ln -s target.out.yaml ip/out-link.yaml && : >ip/target.out.yaml
 with_a gs decrypt --output ip/out-link.yaml n.enc.yaml
 check_files_equal "--output through a symlink writes the target" n.dec.yaml ip/target.out.yaml
 no_tmp "symlink runs" ip
+# The owner is kept as the mode is (root rewriting another user's file; sops truncates in place).
+if [ "$(id -u)" -eq 0 ]; then
+  cp n.yaml ip/owned.yaml && chown 65534:65534 ip/owned.yaml && chmod 600 ip/owned.yaml
+  gs encrypt -i --age "$A" ip/owned.yaml
+  check_eq "encrypt -i by root keeps the owner and mode" "65534:65534 600" "$(stat -c '%u:%g %a' ip/owned.yaml)"
+  with_a gs decrypt -i ip/owned.yaml
+  check_eq "decrypt -i by root keeps the owner and mode" "65534:65534 600" "$(stat -c '%u:%g %a' ip/owned.yaml)"
+  check_files_equal "decrypt -i of the other user's file" n.dec.yaml ip/owned.yaml
+fi
 
 # ---- --extract, --ignore-mac -------------------------------------------------------------------------
 check_eq "--extract '[\"a\"][\"b\"]' prints the string raw" "hello" "$(with_a gs decrypt --extract '["a"]["b"]' n.enc.yaml)"
