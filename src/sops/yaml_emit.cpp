@@ -746,6 +746,10 @@ private:
             indention_ = false;
         }
         increase_indent(true);
+        if (scalar_.style == Style::literal && needs_indent_hint(scalar_.value)) {
+            indent_hint_ = indent_ - block_parent_column();
+            if (indent_hint_ < 1 || indent_hint_ > 9) scalar_.style = Style::double_quoted;
+        }
         switch (scalar_.style) {
             case Style::plain: write_plain(scalar_.value); break;
             case Style::single_quoted: write_single_quoted(scalar_.value); break;
@@ -877,9 +881,30 @@ private:
         return i;
     }
 
+    static bool needs_indent_hint(std::string_view v) { return is_space(v, 0) || is_break(v, 0); }
+
+    // A literal starting with a space or a line break needs an indentation indicator, which
+    // readers take relative to the key's column (a mapping value) or the '-' (a sequence item).
+    // go-yaml writes its indentation step there, which is right for a key at the start of a line
+    // but not for the items of a sequence or a mapping inside one ("- k: |4" with the text 2 to
+    // the right of "k"): neither go-yaml nor yaml-cpp can read that back (sops 3.13 writes it so).
+    // The indicator is the real distance instead; double quotes when no digit fits.
+    int block_parent_column() const {
+        const std::size_t start = out_.rfind('\n') == std::string::npos ? 0 : out_.rfind('\n') + 1;
+        const std::string_view line = std::string_view(out_).substr(start);
+        std::size_t i = line.find_first_not_of(' ');
+        std::size_t dash = std::string_view::npos;
+        while (i != std::string_view::npos && i + 1 < line.size() && line[i] == '-' && line[i + 1] == ' ') {
+            dash = i;
+            i = line.find_first_not_of(' ', i + 2);
+        }
+        const bool item = i == std::string_view::npos || line[i] == '!';  // "- " or "- !!tag "
+        return static_cast<int>(item && dash != std::string_view::npos ? dash : std::min(i, line.size()));
+    }
+
     void write_block_hints(std::string_view v) {
-        if (is_space(v, 0) || is_break(v, 0)) {
-            const char digit = static_cast<char>('0' + best_indent_);
+        if (needs_indent_hint(v)) {
+            const char digit = static_cast<char>('0' + indent_hint_);
             write_indicator(std::string_view(&digit, 1), false, false, false);
         }
         char chomp = 0;
@@ -907,6 +932,7 @@ private:
 
     std::string out_;
     int best_indent_;
+    int indent_hint_ = 0;
     int indent_ = -1;
     std::vector<int> indents_;
     State state_ = State::first_document_start;

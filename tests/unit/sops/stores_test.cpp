@@ -246,6 +246,21 @@ TEST_CASE("line separators are written escaped in double quotes, which both read
     CHECK(yaml::load_documents(yaml_doc(doc))[0] == doc);
 }
 
+TEST_CASE("a literal's indentation indicator is its distance from the key or the '-'") {
+    // go-yaml (sops 3.13) writes its indentation step, 4, which only fits a key at the start of
+    // a line: "- k: |4" and "- |4" with the text 2 further in read back as nothing it wrote.
+    CHECK(yaml_round_trip("k: \" x\\ny\"\n") == "k: |4-\n     x\n    y\n");
+    CHECK(yaml_round_trip("l:\n  - k: \" x\\ny\"\n") == "l:\n    - k: |2-\n         x\n        y\n");
+    CHECK(yaml_round_trip("l:\n  - \"\\n\\nq\\n\"\n") == "l:\n    - |2\n\n\n      q\n");
+    CHECK(yaml_round_trip("l:\n  - - a: 1\n      k: \" x\\ny\"\n") ==
+          "l:\n    - - a: 1\n        k: |4-\n             x\n            y\n");
+    for (const std::string text : {"l:\n  - k: \" x\\ny\"\n", "l:\n  - \"\\n\\nq\\n\"\n"}) {
+        const Documents docs = yaml::load_documents(text);
+        CHECK(yaml::load_documents(yaml::emit_documents(docs, 4)) == docs);
+        CHECK(yaml::load_documents(yaml::emit_documents(docs, 2)) == docs);
+    }
+}
+
 TEST_CASE("YAML keys, numbers, nulls and times are written as go-yaml writes them") {
     Node m = Node::mapping();
     m.add("y", Node::integer(-12));
