@@ -35,6 +35,8 @@ mkdir -p "$LOGS/link"
 ln -s "$BUILD/git-sops" "$LOGS/link/git-sops"
 export GITSOPS_VG_REAL=$BUILD/git-sops GITSOPS_VG_LINK=$LOGS/link
 export GITSOPS_VG_SUPP=$ROOT/tests/valgrind/memcheck.supp
+GITSOPS_VG_BIN=$(command -v valgrind) || { echo "valgrind.sh: valgrind not found" >&2; exit 1; }
+export GITSOPS_VG_BIN
 export SHARED PEERS_NODE_MODULES=$BUILD/peers/node_modules TESTLIB=$ROOT/tests/lib.sh
 export GIT_SOPS=$ROOT/tests/valgrind/git-sops
 export PATH=$ROOT/tests/valgrind:$PATH
