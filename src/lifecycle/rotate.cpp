@@ -150,6 +150,7 @@ public:
     void complete(const std::optional<SecureBytes>& print) {
         rewrite_files();
         update_config();
+        check_cluster_key();
         Records records = ws_.records();
         ClusterRecord rec = j_.cluster;
         rec.rule = j_.rule;
@@ -170,6 +171,22 @@ public:
     }
 
 private:
+    // A kubectl started by an interrupted run outlives it and may land its update after this
+    // run's: the cluster would then hold a key no file is encrypted for, and Flux would stop.
+    // Checked last, with the journal still there, so that --abort can restore every file.
+    void check_cluster_key() {
+        if (j_.cluster.no_cluster) return;
+        keys::Cluster cluster(j_.cluster.secret);
+        const auto entries = cluster.read();
+        const auto now = entries ? only_recipient(*entries, keys::kAgeKeyEntry) : std::nullopt;
+        if (now == j_.new_recipient) return;
+        throw Error(cluster.describe() + " no longer holds the new key " + j_.new_recipient + " in " +
+                    std::string(keys::kAgeKeyEntry) + " (it now holds " + (now ? *now : std::string("no single key")) +
+                    ": another process changed it, such as the kubectl of an interrupted run). Run `git sops rotate "
+                    "--abort` to restore the files and .sops.yaml (the old key stays in " +
+                    std::string(keys::kOldAgeKeyEntry) + "), then check the cluster with `git sops status --cluster`");
+    }
+
     void rewrite_files() {
         const fs::path git_dir = ws_.repo.git_dir();
         const sops::Config sops_config = ws_.sops_config();

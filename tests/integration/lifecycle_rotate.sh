@@ -118,6 +118,34 @@ for f in "${FILES[@]}"; do check "init --force: $f opens with the new key alone"
 rm -f "$OUT/force.out"
 no_leak "init --force"
 
+# ---- a late update from elsewhere overwrites the new key: rotate says so, --abort restores ----------
+# The kubectl of an interrupted run can land after a rerun's own update. Here a wrapper around the
+# fake cluster plays it: right after rotate's patch, another key lands in age.agekey.
+remote_old=$(cluster_key fake-remote)
+intruder=$(age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY')
+mkdir -p "$T_ROOT/late"
+cat >"$T_ROOT/late/kubectl" <<EOF
+#!/bin/bash
+"$FAKE_KUBECTL_DIR/kubectl" "\$@" || exit
+case " \$* " in *" patch "*)
+  printf '{"data":{"age.agekey":"%s"}}' "$(printf '%s\n' "$intruder" | base64 -w0)" | "$FAKE_KUBECTL_DIR/kubectl" "\$@" >/dev/null ;;
+esac
+EOF
+chmod +x "$T_ROOT/late/kubectl"
+PATH="$T_ROOT/late:$PATH" "$GIT_SOPS" rotate --rule 'remote/.*\.yaml$' >"$OUT/late.out" 2>"$OUT/late.err"
+rc=$?; check_eq "late update: rotate fails ($(tail -1 "$OUT/late.err"))" 1 "$rc"
+check "late update: the message names the key the cluster now holds" grep -qF "(it now holds $(public_of "$intruder")" "$OUT/late.err"
+check "late update: the message names the way out" grep -q 'git sops rotate --abort' "$OUT/late.err"
+check "late update: no key printed" bash -c "! grep -q AGE-SECRET-KEY '$OUT/late.out'"
+check "late update: the journal is kept" test -e .git/git-sops/rotate
+"$GIT_SOPS" rotate --abort >/dev/null 2>"$OUT/late-abort.err"
+rc=$?; check_eq "late update: --abort ($(tail -1 "$OUT/late-abort.err"))" 0 "$rc"
+check "after --abort: remote/db.yaml opens with the old key alone" opens_with "$remote_old" remote/db.yaml
+check "after --abort: .sops.yaml lists the old key again" grep -qF "$(public_of "$remote_old")" .sops.yaml
+check_eq "after --abort: the cluster keeps the old key" "$(public_of "$remote_old")" \
+  "$(public_of "$(cluster_key fake-remote flux-system sops-age age-old.agekey)")"
+rm -f "$OUT/late.out"
+
 # ---- --no-cluster: the new key is printed first and needed again to resume ------------------------
 new_repo nocluster
 "$GIT_SOPS" init --no-cluster >"$OUT/nc.out" 2>/dev/null
