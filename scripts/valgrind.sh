@@ -10,10 +10,10 @@
 # Reports land in $BUILD_DIR/valgrind-logs/<test>/vg.<pid>; any nonempty one fails the script.
 # Slow: valgrind costs ~1 s of start-up per git-sops process and 20-50x on crypto loops.
 # Checks that fail under valgrind without a finding (the tests' premises do not hold here):
-# - lifecycle_edit "the hint names kubectl": valgrind runs glibc's posix_spawn (clone with
-#   CLONE_VM|CLONE_VFORK) as a plain fork, so a program missing from PATH no longer fails
-#   posix_spawnp with ENOENT; the child exits 127 instead (a 5-line C program shows the same),
-#   and git-sops reports kubectl's failure without the hint.
+# - lifecycle_edit "the hint names kubectl", lifecycle_init "missing kubectl: says why": valgrind
+#   runs glibc's posix_spawn (clone with CLONE_VM|CLONE_VFORK) as a plain fork, so a program
+#   missing from PATH no longer fails posix_spawnp with ENOENT; the child exits 127 instead (a
+#   5-line C program shows the same), and git-sops reports kubectl's failure without the hint.
 # - merge_driver "install configures the merge driver", git_install's full-path checks: they
 #   expect `install` to write $GIT_SOPS, but here git-sops on PATH is the wrapper (so that git's
 #   filter and hook runs go through valgrind too), and /proc/self/exe is the real binary, never
