@@ -1,10 +1,11 @@
 // Memory for secrets: keys, data keys and plaintext.
 //
 // SecureBytes is a vector whose allocator wipes every buffer it releases (sodium_memzero), so
-// growth, moves and destruction never leave a copy behind. Buffers of 16 KiB and more come from
-// sodium_malloc (guard pages, mlock, no core dumps); small ones from malloc, because sodium_malloc
-// costs several system calls and pages per allocation and sops files hold thousands of values.
-// FixedSecret<N> holds a key of known size in sodium_malloc'd memory.
+// growth, moves and destruction never leave a copy behind. All of it is libsodium's secure memory
+// (sodium_malloc: locked, no core dumps, guard pages): buffers of 16 KiB and more get a
+// sodium_malloc of their own; small ones are blocks of 1 MiB sodium_malloc'd slabs, because
+// sodium_malloc costs several system calls and pages per call and sops files hold thousands of
+// values (see secure.cpp). FixedSecret<N> holds a key of known size in the same memory.
 #pragma once
 
 #include <cstddef>
@@ -50,7 +51,7 @@ inline SecureBytes secure_copy(std::string_view s) { return secure_copy(bytes_of
 // Wipes a std::string that briefly held secret bytes (for APIs that insist on std::string).
 void wipe(std::string& s) noexcept;
 
-// A fixed-size secret in sodium_malloc'd memory; move-only.
+// A fixed-size secret in secure memory; move-only.
 template <std::size_t N>
 class FixedSecret {
 public:
