@@ -50,6 +50,24 @@ kill_after() {
   } 2>/dev/null
   echo "$rc"
 }
+# kubectl_left: true while a fake kubectl of this test (started by a killed run, now an orphan)
+# is still running. Builtins only: this runs after every kill.
+kubectl_left() {
+  local p args env
+  for p in /proc/[0-9]*; do
+    { mapfile -d '' -t args < "$p/cmdline"; } 2>/dev/null || continue
+    [ "${args[1]:-}" = "$FAKE_KUBECTL_DIR/kubectl" ] || [ "${args[2]:-}" = "$FAKE_KUBECTL_DIR/kubectl" ] || continue
+    { mapfile -d '' -t env < "$p/environ"; } 2>/dev/null || continue
+    [[ " ${env[*]} " == *" FAKE_KUBE_DIR=$FAKE_KUBE_DIR "* ]] && return 0
+  done
+  return 1
+}
+# wait_kubectl: what a user's rerun comes after: the interrupted run's kubectl has ended (its
+# update landed or failed). Without the wait, its late update races the rerun's own (up to 10 s).
+wait_kubectl() {
+  local i
+  for i in $(seq 1 200); do kubectl_left || return 0; sleep 0.05; done
+}
 # leaks PLACE...: the places (files under the given folders) that hold the marker.
 leaks() { grep -rlaF -- "$MARK" "$@" 2>/dev/null; }
 # object_leaks REPO: how many of REPO's objects (loose and packed, staged or not) hold the marker.
@@ -176,7 +194,8 @@ settle() {
   if [ -e .git/git-sops/rotate ]; then
     if ! "$GIT_SOPS" rotate >/dev/null 2>"$OUT/rerun.err"; then
       tally "rotate: first rerun stopped ($(tail -1 "$OUT/rerun.err" | cut -c1-60)...), second resumed"
-      "$GIT_SOPS" rotate >/dev/null 2>"$OUT/rerun.err" || fail "rotate trial $t: the rerun fails: $(tail -1 "$OUT/rerun.err")"
+      "$GIT_SOPS" rotate >/dev/null 2>"$OUT/rerun.err" ||
+        fail "rotate trial $t: the rerun fails: $(tail -1 "$OUT/rerun.err") [journal: $(tr '\n' ' ' < .git/git-sops/rotate 2>/dev/null | cut -c1-300); cluster: $(public_of "$(cluster_key)") old: $(public_of "$(cluster_key fake-local flux-system sops-age age-old.agekey)")]"
     fi
   fi
   git diff --quiet || git commit -qam "rotated (trial $t)"
@@ -192,6 +211,7 @@ for t in $(seq 1 "$TRIALS"); do
   us=$(draw_us $((T * 12 / 10)))
   rc=$(kill_after "$us" "$OUT/rot.out" "$OUT/rot.err" "$GIT_SOPS" rotate)
   rm -f "$OUT/rot.out"   # holds the printed new key when the run got that far
+  wait_kubectl
   [ "$rc" -eq 137 ] && tally "rotate: killed" || tally "rotate: finished before the kill (exit $rc)"
   mid=$(cluster_key); remember_key "$mid"
   n_old=0 n_new=0
