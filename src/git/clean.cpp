@@ -430,22 +430,28 @@ CleanCache* FilterContext::cache() {
     return cache_.get();
 }
 
+namespace {
+
+FilterContext::WrappedKey wrap_new_key(const std::vector<std::vector<std::string>>& groups, int threshold) {
+    FilterContext::WrappedKey out{sops::generate_data_key(), {}, threshold};
+    out.groups = sops::wrap_data_key(out.key, groups, out.threshold);
+    return out;
+}
+
+}  // namespace
+
 FilterContext::WrappedKey FilterContext::new_wrapped_key(const sops::CreationRule& rule) {
     KeyRecipients wanted{rule.age_groups, rule.shamir_threshold};
     std::optional<WrappedKey> spare = std::exchange(spare_key_, std::nullopt);
     const bool fits = spare && last_recipients_ == wanted;
     last_recipients_ = std::move(wanted);
     if (fits) return std::move(*spare);
-    WrappedKey out{sops::generate_data_key(), {}, rule.shamir_threshold};
-    out.groups = sops::wrap_data_key(out.key, rule.age_groups, out.threshold);
-    return out;
+    return wrap_new_key(rule.age_groups, rule.shamir_threshold);
 }
 
 void FilterContext::prepare_next_key() {
     if (spare_key_ || !last_recipients_) return;
-    WrappedKey next{sops::generate_data_key(), {}, last_recipients_->threshold};
-    next.groups = sops::wrap_data_key(next.key, last_recipients_->groups, next.threshold);
-    spare_key_ = std::move(next);
+    spare_key_ = wrap_new_key(last_recipients_->groups, last_recipients_->threshold);
 }
 
 bool FilterContext::decrypted_worktree() {
