@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -37,11 +38,8 @@ constexpr bool kUseArena = true;
 constexpr std::size_t kMinBlock = 16;  // also every block's alignment
 constexpr std::size_t kSlabBytes = std::size_t{1} << 20;
 
-constexpr std::size_t class_of(std::size_t bytes) {
-    std::size_t c = 0;
-    while ((kMinBlock << c) < bytes) ++c;
-    return c;
-}
+// The smallest class whose blocks (kMinBlock << class) hold `bytes` (at least 1).
+constexpr std::size_t class_of(std::size_t bytes) { return std::bit_width((bytes - 1) / kMinBlock); }
 constexpr std::size_t kClasses = class_of(kGuardedThreshold - 1) + 1;
 
 class Arena {
