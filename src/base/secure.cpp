@@ -102,6 +102,8 @@ void init_sodium() {
 
 namespace detail {
 
+bool secure_slabs_in_use() noexcept { return kUseArena; }
+
 void* secure_allocate(std::size_t bytes) {
     if (bytes == 0) bytes = 1;
     void* p = nullptr;

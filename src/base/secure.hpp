@@ -23,6 +23,9 @@ void init_sodium();
 namespace detail {
 void* secure_allocate(std::size_t bytes);
 void secure_deallocate(void* p, std::size_t bytes) noexcept;
+// False under AddressSanitizer, where small blocks come from malloc so that it sees overruns
+// (and a released block is poisoned instead of wiped and reused).
+bool secure_slabs_in_use() noexcept;
 }  // namespace detail
 
 template <class T>
