@@ -74,6 +74,9 @@ std::string refusal(std::string_view path, const std::vector<policy::Finding>& f
     const bool generator_only = std::all_of(findings.begin(), findings.end(), [](const policy::Finding& f) {
         return f.key_path.starts_with("secretGenerator[");
     });
+    // A manifest that declares a Secret and does not parse: its one finding says why.
+    if (findings.size() == 1 && findings.front().key_path.empty())
+        return findings.front().message + "; it was not staged. Fix: " + findings.front().fix + ".";
     if (generator_only)
         return "kustomize secretGenerator literals in clear (" + keys + "), so it was not staged. Fix: " +
                findings.front().fix + ".";

@@ -89,7 +89,10 @@ std::vector<Finding> classify(std::span<const std::uint8_t> blob, std::string_vi
         file = detail::parse_file(text, format, context.config ? context.config->stores() : sops::StoreConfig{});
     if (rule && worth_parsing && !file.metadata) report_rule_not_encrypted(file, format, out);
     if (file.metadata) detail::check_sops_file(file, rule, context.strict, out);
-    if (file.parsed && has_secret && is_manifest_format(format)) detail::check_kubernetes_secrets(file.documents, out);
+    if (has_secret && is_manifest_format(format)) {
+        if (file.parsed) detail::check_kubernetes_secrets(file.documents, out);
+        else if (worth_parsing && !rule) detail::check_unparsed_secret(text, file, format, out);
+    }
     detail::report_private_keys(keys, &file, out);
     return finish(out, file);
 }
@@ -100,9 +103,9 @@ std::vector<Finding> plaintext_secrets(std::span<const std::uint8_t> blob, std::
     if (!is_manifest_format(format) || !detail::may_name_secret(text) || detail::looks_binary(text))
         return {};
     detail::ParsedFile file = detail::parse_file(text, format, {});
-    if (!file.parsed) return {};
     detail::Findings out(path);
-    detail::check_kubernetes_secrets(file.documents, out);
+    if (file.parsed) detail::check_kubernetes_secrets(file.documents, out);
+    else detail::check_unparsed_secret(text, file, format, out);
     return finish(out, file);
 }
 

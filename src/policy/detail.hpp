@@ -30,6 +30,12 @@ bool contains_word(std::string_view text, std::string_view word);
 // strings can spell it with escapes ("\u0053ecret", "Secr\x65t", an escaped line break) that
 // only a parse reveals.
 bool may_name_secret(std::string_view text);
+// The bytes declare a Secret as a manifest writes it: `kind: Secret`, `"kind": "Secret"`, quoted
+// or not. For files that do not parse, where no tree can say it.
+bool declares_secret_kind(std::string_view text);
+// A Helm, Go or Jinja template (`{{`, `{%`): its values come from elsewhere at render time, and
+// it is not meant to parse as it stands.
+bool looks_templated(std::string_view text);
 // git's heuristic: a NUL byte in the first 8000 bytes makes a blob binary.
 bool looks_binary(std::string_view bytes);
 
@@ -119,6 +125,10 @@ private:
 
 // Finding kind 1 for every Secret (also inside `*List` items) in the documents.
 void check_kubernetes_secrets(const sops::Documents& documents, Findings& out);
+// Finding kind 1 for a manifest that declares a Secret but does not parse: nothing can show its
+// values are sealed, so it is refused rather than passed unchecked (kubectl could not apply it
+// either). Templates are left alone.
+void check_unparsed_secret(std::string_view text, const ParsedFile& file, sops::Format format, Findings& out);
 
 // Finding kinds 3 and 5 for a file that carries sops metadata. `rule` is the creation rule for
 // its path, if any (drift is only defined against one).

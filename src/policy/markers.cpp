@@ -21,6 +21,17 @@ constexpr std::string_view kBech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
 constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kDashes = "-----";
 
+bool is_word_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// After `at`: blanks, then optionally one quote of either kind.
+std::size_t skip_blanks_and_quote(std::string_view text, std::size_t at) {
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
+    if (at < text.size() && (text[at] == '"' || text[at] == '\'')) ++at;
+    return at;
+}
+
 bool is_base64_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
            c == '=';
@@ -91,9 +102,6 @@ void find_pem_keys(std::string_view text, std::vector<Hit>& hits) {
 }  // namespace
 
 bool contains_word(std::string_view text, std::string_view word) {
-    auto is_word_char = [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    };
     for (std::size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
         const std::size_t end = at + word.size();
         if ((at == 0 || !is_word_char(text[at - 1])) && (end == text.size() || !is_word_char(text[end]))) return true;
@@ -105,6 +113,24 @@ bool may_name_secret(std::string_view text) {
     return contains_word(text, kSecretMarker) || text.find('\\') != std::string_view::npos ||
            contains(text, "secretGenerator");
 }
+
+bool declares_secret_kind(std::string_view text) {
+    constexpr std::string_view kKind = "kind";
+    for (std::size_t at = text.find(kKind); at != std::string_view::npos; at = text.find(kKind, at + 1)) {
+        if (at > 0 && is_word_char(text[at - 1])) continue;
+        std::size_t p = at + kKind.size();
+        if (p < text.size() && (text[p] == '"' || text[p] == '\'')) ++p;
+        while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
+        if (p >= text.size() || text[p] != ':') continue;
+        p = skip_blanks_and_quote(text, p + 1);
+        if (text.substr(p, kSecretMarker.size()) != kSecretMarker) continue;
+        p += kSecretMarker.size();
+        if (p == text.size() || !is_word_char(text[p])) return true;
+    }
+    return false;
+}
+
+bool looks_templated(std::string_view text) { return contains(text, "{{") || contains(text, "{%"); }
 
 bool looks_binary(std::string_view bytes) {
     return std::memchr(bytes.data(), 0, std::min(bytes.size(), kBinaryProbe)) != nullptr;

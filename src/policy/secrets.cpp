@@ -130,4 +130,12 @@ void check_kubernetes_secrets(const sops::Documents& documents, Findings& out) {
     }
 }
 
+void check_unparsed_secret(std::string_view text, const ParsedFile& file, sops::Format format, Findings& out) {
+    if (file.parsed || !declares_secret_kind(text) || looks_templated(text)) return;
+    out.add(FindingKind::plaintext_secret, Severity::error, -1, {},
+            "it declares a Kubernetes Secret but does not parse as " + std::string(sops::format_name(format)) + " (" +
+                file.parse_error + "): no value in it can be shown to be encrypted",
+            "correct the syntax, which kubectl needs too, or " + std::string(kFix));
+}
+
 }  // namespace gitsops::policy::detail

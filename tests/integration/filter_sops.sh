@@ -212,6 +212,12 @@ refused "a JSON Secret" other/s.json "{\"kind\":\"Secret\",\"apiVersion\":\"v1\"
 refused "a List holding a Secret" other/list.yaml "$(printf 'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: l\n    stringData:\n      k: %s' "$M_LEAK")"
 refused "a JSON Secret spelt with \\u escapes" other/e.json "{\"kind\":\"\\u0053ecret\",\"stringData\":{\"k\":\"$M_LEAK\"}}"
 refused "kustomize secretGenerator literals" other/kustomization.yaml "$(printf 'secretGenerator:\n  - name: g\n    literals:\n      - k=%s' "$M_LEAK")"
+refused "a Secret that does not parse" other/broken.yaml "$(printf 'kind: Secret\nstringData:\n  k: [%s\n' "$M_LEAK")"
+printf 'kind: Secret\nstringData:\n  k: [%s\n' "$M_LEAK" > other/broken.yaml
+out=$(git add other/broken.yaml 2>&1)
+check "the refusal gives the parser's position" grep -q "other/broken.yaml: .*does not parse as yaml (4:1: " <<< "$out"
+check "and not the value" bash -c "! grep -q '$M_LEAK' <<< '$out'"
+rm -f other/broken.yaml
 rm -f other/leak.yaml
 printf '# not a Secret, only the word in a comment\nkind: ConfigMap\n' > other/fine2.yaml
 check "a file that only mentions Secret passes" git add other

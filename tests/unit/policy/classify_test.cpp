@@ -265,8 +265,22 @@ std::vector<Case> cases() {
     v.push_back({"Deployment referencing Secrets passes", "apps/api.yaml", kDeployment, true, false, {}});
     v.push_back({"Flux: a data value that is a base64 sops file", "apps/inside.yaml",
                  read(kReal / "flux-kustomize-controller" / "inside-secret.yaml"), true, false, {}});
-    v.push_back({"unparseable YAML outside any rule passes", "apps/broken.yaml",
-                 "kind: Secret\nstringData: {pw: [SECRETVALUE\n", true, false, {}});
+    // A manifest that declares a Secret and does not parse cannot be shown to be sealed: refused.
+    v.push_back({"unparseable YAML declaring a Secret", "apps/broken.yaml",
+                 "kind: Secret\nstringData: {pw: [SECRETVALUE\n", true, false, {{F::plaintext_secret, E, -1, ""}}});
+    v.push_back({"unparseable JSON declaring a Secret", "apps/broken.json",
+                 "{\"kind\" : \"Secret\", \"data\": {\"pw\": \"SECRETVALUE\"}", true, false,
+                 {{F::plaintext_secret, E, -1, ""}}});
+    v.push_back({"unparseable YAML, quoted kind", "apps/broken.yaml",
+                 "apiVersion: v1\nkind:\t'Secret' # db\nstringData:\n  pw: \"SECRETVALUE\n", true, false,
+                 {{F::plaintext_secret, E, -1, ""}}});
+    v.push_back({"unparseable YAML naming Secret elsewhere passes", "apps/broken.yaml",
+                 "kind: ConfigMap\ndata:\n  note: [the Secret is elsewhere\n", true, false, {}});
+    v.push_back({"unparseable YAML of another kind passes", "apps/broken.yaml",
+                 "kind: SecretProviderClass\nkind_: Secret\nsubkind: Secret\nx: [\n", true, false, {}});
+    v.push_back({"a Helm template declaring a Secret passes", "charts/db/templates/secret.yaml",
+                 "{{- if .Values.enabled }}\nkind: Secret\nstringData:\n  pw: {{ .Values.pw | quote }}\n{{- end }}\n",
+                 true, false, {}});
 
     // ---- 2. creation rule without encryption --------------------------------------------------
     v.push_back({"rule path holding a plaintext Secret", "secrets/db.yaml", kPlainSecret, true, false,
@@ -441,6 +455,11 @@ TEST_CASE("classifier: plaintext_secrets is finding kind 1 only") {
     CHECK(plaintext_secrets(bytes_of(encrypt(kPlainSecret, kube_regex(), {kR1})), "secrets/db.yaml").empty());
     CHECK(plaintext_secrets(bytes_of(kConfigMap), "secrets/cm.yaml").empty());
     CHECK(plaintext_secrets(bytes_of("kind: Secret\nstringData: {a: b}\n"), "notes.txt").empty());
+    // One that does not parse is refused too, with the parser's position and no value.
+    findings = plaintext_secrets(bytes_of("kind: Secret\nstringData:\n  a: [SECRETVALUE\n"), "apps/x.yaml");
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].message.find("does not parse as yaml (") != std::string::npos);
+    check_no_leak(findings[0], kLeakMarker);
     // A private key is not this function's business.
     CHECK(plaintext_secrets(bytes_of("kind: ConfigMap\ndata:\n  k: |\n" + indent(ssh_key(), "    ")), "cm.yaml").empty());
 }
