@@ -35,7 +35,8 @@ void run_decrypt(const DecryptOptions& o) {
     const FileSetup f = resolve(o.files, false);
     const auto path = sops::parse_tree_path(o.extract);
 
-    sops::EncryptedFile file = sops::load_encrypted(f.input.read(), f.in_format, f.in_config);
+    sops::EncryptedFile file =
+        parsing(f.input, [&] { return sops::load_encrypted(f.input.read(), f.in_format, f.in_config); });
     keys::Discovery identities(keys::Environment::from_process(), read_passphrase);
     sops::DataKey key = sops::get_data_key(file.metadata, identities);
     sops::DecryptOptions options;

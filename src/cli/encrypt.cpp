@@ -61,9 +61,10 @@ void run_encrypt(const EncryptOptions& o) {
     const sops::CreationRule settings = merged_settings(o, rule, f.config);
 
     const WipedString plaintext(f.input.read());
-    write_result(
-        sops::encrypt_plaintext(plaintext.text, settings, f.in_format, f.out_format, f.in_config, f.out_config),
-        f.input, o.files.in_place, o.files.output);
+    const std::string encrypted = parsing(f.input, [&] {
+        return sops::encrypt_plaintext(plaintext.text, settings, f.in_format, f.out_format, f.in_config, f.out_config);
+    });
+    write_result(encrypted, f.input, o.files.in_place, o.files.output);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ void run_filestatus(const FilestatusOptions& o) {
     try {
         encrypted = sops::is_encrypted(input.read(), format);
     } catch (const Error& e) {
-        throw Error(std::string("cannot check file status: ") + e.what(), exit_code::generic);
+        throw Error(std::string("cannot check file status: ") + input.located(e).what(), exit_code::generic);
     }
     io::write_all(STDOUT_FILENO, encrypted ? "{\"encrypted\":true}\n" : "{\"encrypted\":false}\n");
 }

@@ -24,6 +24,14 @@ InputFile InputFile::from_arg(const std::string& arg) {
 
 std::string InputFile::read() const { return io::read_file(from_stdin ? fs::path("-") : absolute); }
 
+Error InputFile::located(const Error& e) const {
+    const std::string_view what = e.what();
+    const bool at_position = !what.empty() && what.front() >= '1' && what.front() <= '9' &&
+                             what.find(':') < what.find(' ');
+    if (from_stdin || e.code() != exit_code::could_not_read_input || !at_position) return e;
+    return Error(arg + ":" + std::string(what), e.code());
+}
+
 sops::Format choose_format(const std::string& type_flag, const fs::path& name_for_type) {
     if (!type_flag.empty()) return sops::parse_format(type_flag);
     return sops::format_for_path(name_for_type.string());

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/error.hpp"
 #include "sops/sops.hpp"
 
 namespace gitsops::cli {
@@ -33,7 +34,20 @@ struct InputFile {
     static InputFile from_arg(const std::string& arg);
     // The whole input; standard input is read once.
     std::string read() const;
+    // A store's parse error says "line:column: what"; for a named file this puts the name in
+    // front, as compilers write it ("a.yaml:2:7: what"). Any other error comes back as it was.
+    Error located(const Error& e) const;
 };
+
+// Runs `parse` (a store reading the input's bytes) with its parse errors located in the input.
+template <class Parse>
+decltype(auto) parsing(const InputFile& input, Parse&& parse) {
+    try {
+        return parse();
+    } catch (const Error& e) {
+        throw input.located(e);
+    }
+}
 
 // The flags every file command shares.
 struct FileOptions {

@@ -116,16 +116,17 @@ EOF2
 # ---- exit codes (sops' cmd/sops/codes) -------------------------------------------------------------
 printf 'a: [1, 2\n' >bad.yaml
 printf '{"a": 1,}\n' >bad.json
-fails "encrypt: invalid YAML" 2 "2:1: end of sequence flow not found" gs encrypt --age "$A" bad.yaml
-fails "encrypt: invalid JSON" 2 "invalid character '}'" gs encrypt --age "$A" bad.json
-fails "decrypt: invalid YAML" 2 "end of sequence flow not found" gs decrypt bad.yaml
+fails "encrypt: invalid YAML, the file and position named" 2 "bad.yaml:2:1: end of sequence flow not found" gs encrypt --age "$A" bad.yaml
+fails "encrypt: invalid JSON" 2 "bad.json:1:9: invalid character '}'" gs encrypt --age "$A" bad.json
+fails "decrypt: invalid YAML" 2 "bad.yaml:2:1: end of sequence flow not found" gs decrypt bad.yaml
+fails "decrypt: invalid YAML from standard input, no name" 2 "git-sops: 2:1: end of sequence flow not found" gs decrypt --input-type yaml - <bad.yaml
 # Truncated YAML that yaml-cpp read as something else, refused as go-yaml (so sops) refuses it:
 # an unclosed quote took the rest of the file as one string, a trailing key became 'b: null'.
 printf 'a: "x\nb: 1\n' >unclosed.yaml
 fails "encrypt: an unclosed double quote" 2 "1:4: found unexpected end of stream" gs encrypt --age "$A" unclosed.yaml
 printf 'a: 1\nb' >cut.yaml
 fails "encrypt: a file cut after a key" 2 "2:1: could not find expected ':'" gs encrypt --age "$A" cut.yaml
-fails "filestatus: invalid YAML" 1 "cannot check file status" gs filestatus bad.yaml
+fails "filestatus: invalid YAML" 1 "cannot check file status: bad.yaml:2:1: " gs filestatus bad.yaml
 mkdir dir.yaml
 fails "encrypt: a folder is unreadable input" 2 "is a directory" gs encrypt --age "$A" dir.yaml
 fails "decrypt: a folder is unreadable input" 2 "is a directory" gs decrypt dir.yaml
