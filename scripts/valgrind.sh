@@ -14,6 +14,7 @@
 #   runs glibc's posix_spawn (clone with CLONE_VM|CLONE_VFORK) as a plain fork, so a program
 #   missing from PATH no longer fails posix_spawnp with ENOENT; the child exits 127 instead (a
 #   5-line C program shows the same), and git-sops reports kubectl's failure without the hint.
+#   For the same reason unit_base's "a program that cannot start" fails its three checks.
 # - merge_driver "install configures the merge driver", git_install's full-path checks: they
 #   expect `install` to write $GIT_SOPS, but here git-sops on PATH is the wrapper (so that git's
 #   filter and hook runs go through valgrind too), and /proc/self/exe is the real binary, never
