@@ -890,8 +890,9 @@ private:
     // the right of "k"): neither go-yaml nor yaml-cpp can read that back (sops 3.13 writes it so).
     // The indicator is the real distance instead; double quotes when no digit fits.
     int block_parent_column() const {
-        const std::size_t start = out_.rfind('\n') == std::string::npos ? 0 : out_.rfind('\n') + 1;
-        const std::string_view line = std::string_view(out_).substr(start);
+        const std::size_t last_break = out_.rfind('\n');
+        const std::string_view line =
+            std::string_view(out_).substr(last_break == std::string::npos ? 0 : last_break + 1);
         std::size_t i = line.find_first_not_of(' ');
         std::size_t dash = std::string_view::npos;
         while (i != std::string_view::npos && i + 1 < line.size() && line[i] == '-' && line[i + 1] == ' ') {
