@@ -93,6 +93,11 @@ for t in $(seq 1 "$TRIALS"); do
     tally "git add ended before the filter process was seen"
   elif [ "$rc" -eq 0 ]; then
     tally "filter process killed after git add had everything (git add exit 0)"
+  elif ! grep -qi 'filter' "$OUT/add.err" && grep -q 'the remote end hung up unexpectedly' "$OUT/add.err"; then
+    # Killed before the handshake ended (a slow start, e.g. under ASan): no file was sent yet, so
+    # git can only say the process went away. It must still fail, and nothing may be staged.
+    tally "filter process killed during the handshake, before any file (git add exit $rc)"
+    check_eq "trial $t: git add fails when the filter dies in its handshake" 128 "$rc"
   else
     tally "filter process killed mid-protocol (git add exit $rc)"
     check "trial $t (kill after $us us): git names the file it was filtering ($(tail -1 "$OUT/add.err"))" \
